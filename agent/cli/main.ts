@@ -1,0 +1,171 @@
+// edgewatch-agent's command line. Exit codes: 0 ok, 2 bad config or usage, 1 runtime failure.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadAgentConfig } from '../config/index.js';
+import type { AgentConfig } from '../config/types.js';
+import { AgentError } from '../errors.js';
+import { createLogger, type Level } from '../log.js';
+import { WindowProfile } from '../profile/index.js';
+import { Agent, readStatus, runOnce, runUntilStopped } from '../runtime/index.js';
+import { formatStatus } from '../runtime/status.js';
+import { AgentStore } from '../store/index.js';
+import { VERSION } from '../version.js';
+
+const HELP = `edgewatch-agent ${VERSION}: watches ML models where they run.
+
+Usage:
+  edgewatch-agent run --config FILE [--once] [--log-level debug|info|warn|error]
+      Follow the model's inference logs into window profiles in SQLite until SIGTERM/SIGINT.
+      --once: ingest what the logs hold now, close every window, exit.
+  edgewatch-agent status --config FILE [--json]
+      Records accepted/rejected/late per model, windows, and every followed file's offset.
+  edgewatch-agent windows --config FILE --model NAME [--json] [--from T] [--to T] [--rollups]
+      Closed window profiles, one JSON object per line (T: RFC 3339 or epoch ms).
+  edgewatch-agent --version | --help
+
+Exit codes: 0 ok, 2 bad configuration or usage, 1 runtime failure.
+Docs: README.md (configuration, record format), docs/errors.md (EW_ERR_* codes).`;
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const defaultIo: Io = {
+  out: (s) => process.stdout.write(s + '\n'),
+  err: (s) => process.stderr.write(s + '\n'),
+};
+
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(`edgewatch-agent: invalid configuration (${err.code})\n${err.message}`);
+      return 2;
+    }
+    if (err instanceof AgentError) {
+      io.err(`edgewatch-agent: ${err.message} (${err.code})`);
+      return err.exitCode;
+    }
+    io.err(`edgewatch-agent: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return 1;
+  }
+}
+
+async function dispatch(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.out(HELP);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === '-v') {
+    io.out(VERSION);
+    return 0;
+  }
+  const opts = parse(rest, {
+    config: { type: 'string', short: 'c' },
+    once: { type: 'boolean' },
+    json: { type: 'boolean' },
+    model: { type: 'string', short: 'm' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    rollups: { type: 'boolean' },
+    'log-level': { type: 'string' },
+  });
+  const configPath = opts.config;
+  if (typeof configPath !== 'string') throw new AgentError('EW_ERR_USAGE', `${command}: --config FILE is required`);
+  switch (command) {
+    case 'run':
+      return run(loadAgentConfig(configPath), opts.once === true, logLevel(opts['log-level']), io);
+    case 'status':
+      return status(loadAgentConfig(configPath), opts.json === true, io);
+    case 'windows':
+      return windows(loadAgentConfig(configPath), opts, io);
+    default:
+      throw new AgentError('EW_ERR_USAGE', `unknown command "${command}"; commands: run, status, windows (see --help)`);
+  }
+}
+
+type Parsed = Record<string, string | boolean | undefined>;
+
+function parse(args: string[], options: NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>): Parsed {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Parsed;
+  } catch (err) {
+    throw new AgentError('EW_ERR_USAGE', (err as Error).message);
+  }
+}
+
+function logLevel(v: string | boolean | undefined): Level {
+  if (v === undefined) return 'info';
+  if (v === 'debug' || v === 'info' || v === 'warn' || v === 'error') return v;
+  throw new AgentError('EW_ERR_USAGE', `--log-level: got "${String(v)}", expected debug, info, warn or error`);
+}
+
+async function run(config: AgentConfig, once: boolean, level: Level, io: Io): Promise<number> {
+  const log = createLogger({ level });
+  const agent = Agent.open(config, { log });
+  if (once) {
+    runOnce(agent);
+    const store = AgentStore.openForReading(config.data_dir);
+    try {
+      io.out(formatStatus(readStatus(config, store)));
+    } finally {
+      store.close();
+    }
+    return 0;
+  }
+  const stop = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    log.log('info', 'stopping', { signal: sig });
+    stop.abort();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  log.log('info', 'agent started', { device: config.device.id, models: config.models.map((m) => m.name), data_dir: config.data_dir });
+  await runUntilStopped(agent, { signal: stop.signal });
+  log.log('info', 'agent stopped');
+  return 0;
+}
+
+function status(config: AgentConfig, json: boolean, io: Io): number {
+  const store = AgentStore.openForReading(config.data_dir);
+  try {
+    const s = readStatus(config, store);
+    io.out(json ? JSON.stringify(s) : formatStatus(s));
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+function windows(config: AgentConfig, opts: Parsed, io: Io): number {
+  const model = opts.model;
+  if (typeof model !== 'string') throw new AgentError('EW_ERR_USAGE', 'windows: --model NAME is required');
+  if (!config.models.some((m) => m.name === model)) {
+    throw new AgentError('EW_ERR_UNKNOWN_MODEL', `windows: no model "${model}" in the configuration (models: ${config.models.map((m) => m.name).join(', ')})`);
+  }
+  const store = AgentStore.openForReading(config.data_dir);
+  try {
+    const range = { from: time(opts.from, '--from'), to: time(opts.to, '--to') };
+    const rows = opts.rollups === true ? store.rollups(model) : store.closedWindows(model, range);
+    for (const w of rows) {
+      const p = WindowProfile.decode(w.profile);
+      io.out(opts.json === true ? JSON.stringify(p.toJSON()) : summaryLine(p));
+    }
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+function summaryLine(p: WindowProfile): string {
+  return `${new Date(p.start).toISOString()}  ${p.modelVersion}  records ${p.count}  rejected ${p.rejected}  late ${p.late}`;
+}
+
+function time(v: string | boolean | undefined, flag: string): number | undefined {
+  if (v === undefined || typeof v === 'boolean') return undefined;
+  const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isFinite(n)) throw new AgentError('EW_ERR_USAGE', `${flag}: got "${v}", expected RFC 3339 time or epoch ms`);
+  return n;
+}

@@ -1,0 +1,70 @@
+// The agent's configuration after validation: every default filled in, every duration in
+// milliseconds, every size in bytes, every path absolute. Frozen once loaded.
+
+export type Task = 'classification' | 'regression';
+export type LogFormat = 'jsonl' | 'csv';
+export type FeatureType = 'numeric' | 'categorical';
+export type StartPosition = 'start' | 'end';
+
+/** Dot paths into a parsed record for each field of the design's inference record. */
+export interface FieldMapping {
+  ts: string;
+  model: string;
+  model_version: string;
+  request_id: string;
+  features: string;
+  prediction: string;
+  confidence: string;
+  probabilities: string;
+  label: string;
+  latency_ms: string;
+  status: string;
+  error: string;
+}
+
+export interface ModelConfig {
+  name: string;
+  task: Task;
+  /** Absolute glob patterns (relative ones were resolved against the config file's folder). */
+  logs: string[];
+  format: LogFormat;
+  csv: { delimiter: string };
+  window_ms: number;
+  allowed_lateness_ms: number;
+  start_position: StartPosition;
+  max_line_bytes: number;
+  categorical_cap: number;
+  segment_cap: number;
+  fields: FieldMapping;
+  /** Declared feature types; undeclared features are inferred unless infer_features is false. */
+  features: Record<string, FeatureType>;
+  infer_features: boolean;
+  /** Dot paths whose values split quality and serving figures, e.g. "features.region". */
+  segments: string[];
+}
+
+export interface IngestConfig {
+  poll_interval_ms: number;
+  read_chunk_bytes: number;
+  commit_max_records: number;
+  commit_interval_ms: number;
+  rotate_wait_ms: number;
+  close_windows_on_shutdown: boolean;
+}
+
+export interface RetentionConfig {
+  /** Closed windows older than this are merged into hourly rollups and removed. */
+  windows_ms: number;
+  /** Hourly rollups older than this are removed. */
+  rollups_ms: number;
+}
+
+export interface AgentConfig {
+  /** Absolute path of the file this came from (empty when built in code). */
+  source: string;
+  device: { id: string; site: string };
+  data_dir: string;
+  models: ModelConfig[];
+  ingest: IngestConfig;
+  retention: RetentionConfig;
+}

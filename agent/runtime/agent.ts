@@ -1,0 +1,227 @@
+// The agent's pipeline for every configured model: tail -> parse -> windows, committed to the store
+// in batches. Everything runs on one thread and synchronously between commits, so the offsets the
+// tailer reports always match the profile state in memory, and a commit captures both together.
+import type { AgentConfig, ModelConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import { WindowProfile } from '../profile/index.js';
+import { FeatureTypes, createLineParser } from '../records/index.js';
+import type { AgentStore, ModelCommit } from '../store/index.js';
+import { AgentStore as Store } from '../store/index.js';
+import { Tailer, type TailedFile, type TailEvents } from '../tail/index.js';
+import { ModelWindows, rollUpExpired } from '../window/index.js';
+
+type LineParser = ReturnType<typeof createLineParser>;
+
+export interface AgentOptions {
+  now?: () => number;
+  log?: Logger;
+}
+
+const RETENTION_EVERY_MS = 60_000;
+const FILE_FORGET_MS = 30 * 86_400_000;
+
+class ModelPipeline {
+  readonly types: FeatureTypes;
+  readonly windows: ModelWindows;
+  readonly tailer: Tailer;
+  private readonly parsers = new Map<string, LineParser>();
+  /** Records and rejections since the last commit. */
+  pending = 0;
+
+  constructor(
+    readonly model: ModelConfig,
+    config: AgentConfig,
+    store: AgentStore,
+    private readonly now: () => number,
+    private readonly log: Logger,
+  ) {
+    this.types = new FeatureTypes(model.features, model.infer_features, store.loadFeatureTypes(model.name));
+    const restored = store.loadOpenWindows(model.name).map((w) => WindowProfile.decode(w.profile));
+    this.windows = new ModelWindows(model, { windows: restored, counters: store.loadCounters(model.name) });
+    const events: TailEvents = {
+      line: (file, text, first) => this.onLine(file, text, first),
+      header: (file, text) => this.parserFor(file).setHeader(text),
+      tooLong: (_file, bytes) => {
+        this.pending++;
+        this.windows.reject(
+          {
+            reason: 'too_long',
+            detail: `line of ${bytes} bytes is over max_line_size (${model.max_line_bytes} bytes)`,
+            example: '',
+            ts: null,
+          },
+          this.now(),
+        );
+      },
+      notice: (kind, file, detail) => {
+        const level = kind === 'missing' || kind === 'truncated' || kind === 'replaced' ? 'warn' : 'info';
+        this.log.log(level, `log file ${kind}`, { model: model.name, path: file.path, detail });
+      },
+    };
+    this.tailer = new Tailer(
+      {
+        globs: model.logs,
+        startPosition: model.start_position,
+        maxLineBytes: model.max_line_bytes,
+        readChunkBytes: config.ingest.read_chunk_bytes,
+        rotateWaitMs: config.ingest.rotate_wait_ms,
+        now,
+      },
+      store.loadCheckpoints(model.name),
+      events,
+    );
+  }
+
+  private parserFor(file: TailedFile): LineParser {
+    let p = this.parsers.get(file.key);
+    if (!p) {
+      p = createLineParser(this.model, this.types);
+      this.parsers.set(file.key, p);
+    }
+    return p;
+  }
+
+  private onLine(file: TailedFile, text: string, first: boolean): void {
+    const parser = this.parserFor(file);
+    if (first && parser.needsHeader) {
+      parser.setHeader(text);
+      return;
+    }
+    const now = this.now();
+    const res = parser.parse(text, now);
+    this.pending++;
+    if (res.ok) this.windows.add(res.record, now);
+    else this.windows.reject(res.rejection, now);
+  }
+
+  takeCommit(now: number): ModelCommit {
+    const { open, closed } = this.windows.takeChanges(now);
+    const featureTypes = this.types.changed ? this.types.snapshot() : null;
+    this.types.markSaved();
+    this.pending = 0;
+    return {
+      model: this.model.name,
+      counters: structuredClone(this.windows.counters),
+      featureTypes,
+      open,
+      closed,
+      checkpoints: this.tailer.takeCheckpoints(),
+    };
+  }
+}
+
+export class Agent {
+  private readonly pipelines: ModelPipeline[];
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private lastCommitAt: number;
+  private lastScanAt = Number.NEGATIVE_INFINITY;
+  private lastRetentionAt = Number.NEGATIVE_INFINITY;
+  private closed = false;
+
+  constructor(
+    readonly config: AgentConfig,
+    readonly store: AgentStore,
+    opts: AgentOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log ?? silentLogger;
+    this.pipelines = config.models.map((m) => new ModelPipeline(m, config, store, this.now, this.log));
+    this.lastCommitAt = this.now();
+  }
+
+  /** Opens the store in the config's data_dir (taking its lock) and restores the saved state. */
+  static open(config: AgentConfig, opts: AgentOptions = {}): Agent {
+    const store = Store.openForWriting(config.data_dir, config.device.id);
+    try {
+      return new Agent(config, store, opts);
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+  }
+
+  /**
+   * One round: look for new/rotated files when a poll interval has passed (or when `forceScan`),
+   * read up to `maxBytes`, close windows the watermark passed. Returns the bytes read.
+   */
+  step(maxBytes = this.config.ingest.read_chunk_bytes * 4, forceScan = false): number {
+    const now = this.now();
+    if (forceScan || now - this.lastScanAt >= this.config.ingest.poll_interval_ms) {
+      this.lastScanAt = now;
+      for (const p of this.pipelines) p.tailer.scan();
+    }
+    let bytes = 0;
+    for (const p of this.pipelines) {
+      bytes += p.tailer.read(maxBytes);
+      p.windows.advance(this.now());
+    }
+    return bytes;
+  }
+
+  get uncommitted(): number {
+    let n = 0;
+    for (const p of this.pipelines) n += p.pending;
+    return n;
+  }
+
+  commitIfDue(): boolean {
+    const now = this.now();
+    if (this.uncommitted >= this.config.ingest.commit_max_records || now - this.lastCommitAt >= this.config.ingest.commit_interval_ms) {
+      this.commit();
+      return true;
+    }
+    return false;
+  }
+
+  commit(): void {
+    const now = this.now();
+    this.store.commit(this.pipelines.map((p) => p.takeCommit(now)), now);
+    this.lastCommitAt = now;
+    if (now - this.lastRetentionAt >= RETENTION_EVERY_MS) {
+      this.lastRetentionAt = now;
+      this.applyRetention(now);
+    }
+  }
+
+  /** Reads every file to its current end, committing in batches (for `--once` and tests). */
+  ingestAvailable(): void {
+    this.step(this.config.ingest.read_chunk_bytes * 4, true);
+    for (;;) {
+      const n = this.step(this.config.ingest.read_chunk_bytes * 4, false);
+      this.commitIfDue();
+      if (n === 0) break;
+    }
+  }
+
+  closeAllWindows(): void {
+    for (const p of this.pipelines) p.windows.closeAll();
+  }
+
+  /** Commits what is in memory and releases the store. Open windows stay open unless configured. */
+  shutdown(opts: { closeWindows?: boolean } = {}): void {
+    if (this.closed) return;
+    if (opts.closeWindows ?? this.config.ingest.close_windows_on_shutdown) this.closeAllWindows();
+    this.commit();
+    this.abandon();
+  }
+
+  /** Releases files and the store without committing: what a crash would leave behind. */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.pipelines) p.tailer.close();
+    this.store.close();
+  }
+
+  private applyRetention(now: number): void {
+    for (const p of this.pipelines) {
+      const wm = p.windows.counters.watermark;
+      if (wm === null) continue;
+      const removed = rollUpExpired(this.store, p.model, this.config.retention, wm);
+      if (removed > 0) this.log.log('info', 'rolled up old windows', { model: p.model.name, windows: removed });
+    }
+    this.store.pruneFiles(now - FILE_FORGET_MS);
+  }
+}

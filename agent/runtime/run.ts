@@ -1,0 +1,40 @@
+// The agent's main loop: read while there is something to read, sleep a poll interval when there
+// is not, commit in batches, and on SIGTERM/SIGINT commit and leave.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { Agent } from './agent.js';
+
+export interface RunOptions {
+  /** Resolves the loop: wired to SIGTERM/SIGINT by the command line, to a test's own trigger elsewhere. */
+  signal: AbortSignal;
+}
+
+export async function runUntilStopped(agent: Agent, opts: RunOptions): Promise<void> {
+  const poll = agent.config.ingest.poll_interval_ms;
+  while (!opts.signal.aborted) {
+    const bytes = agent.step();
+    agent.commitIfDue();
+    if (bytes === 0) await sleep(poll, opts.signal);
+    else await yieldToLoop();
+  }
+  agent.shutdown();
+}
+
+/** Ingests everything the logs hold now, closes every window, commits. */
+export function runOnce(agent: Agent): void {
+  agent.ingestAvailable();
+  agent.closeAllWindows();
+  agent.shutdown({ closeWindows: true });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

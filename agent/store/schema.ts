@@ -1,0 +1,65 @@
+// The agent's SQLite schema, one migration per `PRAGMA user_version` step. Never edit a released
+// migration: add the next one.
+
+export const MIGRATIONS: string[] = [
+  // 1: files, windows, rollups, per-model counters and inferred feature types.
+  `
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  CREATE TABLE files (
+    model TEXT NOT NULL,
+    key TEXT NOT NULL,            -- dev:inode
+    path TEXT NOT NULL,           -- last known path
+    head_hash TEXT NOT NULL,
+    head_len INTEGER NOT NULL,
+    offset INTEGER NOT NULL,      -- byte offset after the last counted line
+    size INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (model, key)
+  );
+  CREATE TABLE windows (
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    start_ms INTEGER NOT NULL,
+    end_ms INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
+    closed_at INTEGER,
+    count INTEGER NOT NULL,
+    rejected INTEGER NOT NULL,
+    late INTEGER NOT NULL,
+    profile BLOB NOT NULL,
+    PRIMARY KEY (model, model_version, start_ms)
+  );
+  CREATE INDEX windows_closed ON windows (model, state, end_ms);
+  CREATE TABLE rollups (
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    start_ms INTEGER NOT NULL,     -- hour start
+    end_ms INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    rejected INTEGER NOT NULL,
+    late INTEGER NOT NULL,
+    profile BLOB NOT NULL,
+    PRIMARY KEY (model, model_version, start_ms)
+  );
+  CREATE TABLE model_counters (
+    model TEXT PRIMARY KEY,
+    accepted INTEGER NOT NULL,
+    rejected INTEGER NOT NULL,
+    late INTEGER NOT NULL,
+    rejected_by_reason TEXT NOT NULL, -- JSON object reason -> count
+    watermark INTEGER,                -- largest event time seen, epoch ms
+    last_version TEXT,
+    last_record_at INTEGER            -- wall-clock time of the last accepted record
+  );
+  CREATE TABLE feature_types (
+    model TEXT NOT NULL,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('numeric', 'categorical')),
+    PRIMARY KEY (model, name)
+  );
+  `,
+];

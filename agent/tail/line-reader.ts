@@ -1,0 +1,87 @@
+// Cuts one open file's bytes into complete lines. The offset it reports only ever sits just after a
+// newline, so a checkpoint taken at any moment resumes at a line start: a partial last line waits
+// for its newline, and a line over the cap is skipped to its newline without being held whole.
+import fs from 'node:fs';
+
+export interface LineSink {
+  /** A complete line without its newline (and without a trailing \r), decoded as UTF-8 (lossy). */
+  line(text: string, start: number, end: number): void;
+  /** A line longer than the cap, skipped; `bytes` includes its newline. */
+  tooLong(start: number, bytes: number): void;
+}
+
+export class LineReader {
+  /** Byte position just after the last line handed out: what a checkpoint stores. */
+  offset: number;
+  /** Bytes read from the file so far (offset plus a held partial line). */
+  private readPos: number;
+  private pending: Buffer | null = null;
+  private skipping = false;
+
+  constructor(
+    private readonly fd: number,
+    start: number,
+    private readonly maxLineBytes: number,
+    private readonly chunk: Buffer,
+  ) {
+    this.offset = start;
+    this.readPos = start;
+  }
+
+  get position(): number {
+    return this.readPos;
+  }
+
+  /** Forget everything read and start again at `offset` (after a truncation, from 0). */
+  reset(offset: number): void {
+    this.offset = offset;
+    this.readPos = offset;
+    this.pending = null;
+    this.skipping = false;
+  }
+
+  /**
+   * Reads at most one chunk and hands out the complete lines in it.
+   * Returns the number of bytes read (0 at the end of the file).
+   */
+  readChunk(sink: LineSink): number {
+    const n = fs.readSync(this.fd, this.chunk, 0, this.chunk.length, this.readPos);
+    if (n === 0) return 0;
+    const fresh = this.chunk.subarray(0, n);
+    const data = this.pending ? Buffer.concat([this.pending, fresh]) : fresh;
+    const dataStart = this.readPos - (this.pending ? this.pending.length : 0);
+    this.readPos += n;
+    this.pending = null;
+
+    let pos = 0;
+    for (;;) {
+      const nl = data.indexOf(10, pos);
+      if (nl === -1) break;
+      const lineStart = dataStart + pos;
+      const lineEnd = dataStart + nl + 1;
+      if (this.skipping) {
+        // The long line began before this data; `offset` still marks its start.
+        const start = this.offset;
+        this.offset = lineEnd;
+        this.skipping = false;
+        sink.tooLong(start, lineEnd - start);
+      } else if (nl - pos > this.maxLineBytes) {
+        this.offset = lineEnd;
+        sink.tooLong(lineStart, lineEnd - lineStart);
+      } else {
+        let end = nl;
+        if (end > pos && data[end - 1] === 13) end--;
+        this.offset = lineEnd;
+        sink.line(data.toString('utf8', pos, end), lineStart, lineEnd);
+      }
+      pos = nl + 1;
+    }
+
+    if (!this.skipping) {
+      const rest = data.length - pos;
+      if (rest > this.maxLineBytes) this.skipping = true;
+      else if (rest > 0) this.pending = Buffer.from(data.subarray(pos));
+    }
+    return n;
+  }
+}

@@ -1,0 +1,169 @@
+// Tumbling event-time windows of one model, one profile per (version, window start). A window
+// closes when the model's watermark (largest event time seen) passes its end plus the allowed
+// lateness; a record for a closed window is counted as late, never silently dropped.
+import type { ModelConfig } from '../config/types.js';
+import { WindowProfile, type ProfileOptions } from '../profile/index.js';
+import type { InferenceRecord, Rejection } from '../records/types.js';
+import type { ModelCounters, StoredWindow } from '../store/index.js';
+
+/** Event times further ahead of the wall clock than this do not move the watermark. */
+export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
+export const UNKNOWN_VERSION = 'unknown';
+
+export function emptyCounters(): ModelCounters {
+  return { accepted: 0, rejected: 0, late: 0, rejectedByReason: {}, watermark: null, lastVersion: null, lastRecordAt: null };
+}
+
+/** Windows are aligned to whole multiples of their length since the epoch, so devices line up. */
+export function windowStart(ts: number, windowMs: number): number {
+  return Math.floor(ts / windowMs) * windowMs;
+}
+
+export class ModelWindows {
+  readonly counters: ModelCounters;
+  private readonly open = new Map<string, WindowProfile>();
+  private readonly dirty = new Set<string>();
+  private closed: WindowProfile[] = [];
+  private readonly windowMs: number;
+  private readonly latenessMs: number;
+  private readonly profileOptions: ProfileOptions;
+
+  constructor(
+    private readonly model: ModelConfig,
+    restored: { windows: WindowProfile[]; counters: ModelCounters | null },
+  ) {
+    this.windowMs = model.window_ms;
+    this.latenessMs = model.allowed_lateness_ms;
+    this.profileOptions = {
+      task: model.task,
+      categoricalCap: model.categorical_cap,
+      segmentCap: model.segment_cap,
+      segmentPaths: model.segments,
+    };
+    this.counters = restored.counters ? structuredClone(restored.counters) : emptyCounters();
+    for (const p of restored.windows) this.open.set(keyOf(p.modelVersion, p.start), p);
+  }
+
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  add(r: InferenceRecord, now: number): void {
+    const c = this.counters;
+    const start = windowStart(r.ts, this.windowMs);
+    const key = keyOf(r.modelVersion, start);
+    let p = this.open.get(key);
+    if (!p) {
+      if (this.isClosed(start)) {
+        c.late++;
+        this.current(r.modelVersion, now).addLate(1);
+        return;
+      }
+      p = this.create(r.modelVersion, start);
+    }
+    p.add(r);
+    this.dirty.add(key);
+    c.accepted++;
+    c.lastVersion = r.modelVersion;
+    c.lastRecordAt = now;
+    const bounded = Math.min(r.ts, now + MAX_FUTURE_SKEW_MS);
+    if (c.watermark === null || bounded > c.watermark) c.watermark = bounded;
+  }
+
+  /** A rejected line lands in the window of its event time when it had one, else the current one. */
+  reject(rej: Rejection, now: number): void {
+    const c = this.counters;
+    c.rejected++;
+    c.rejectedByReason[rej.reason] = (c.rejectedByReason[rej.reason] ?? 0) + 1;
+    const version = c.lastVersion ?? UNKNOWN_VERSION;
+    let p: WindowProfile;
+    if (rej.ts !== null && !this.isClosed(windowStart(rej.ts, this.windowMs))) {
+      const start = windowStart(rej.ts, this.windowMs);
+      p = this.open.get(keyOf(version, start)) ?? this.create(version, start);
+      this.dirty.add(keyOf(version, start));
+    } else {
+      p = this.current(version, now);
+    }
+    p.addRejection(rej);
+  }
+
+  /**
+   * Closes the windows the watermark has passed. When the model's logs have been silent for a
+   * window plus the lateness, the watermark follows the wall clock, so the last window closes too.
+   */
+  advance(now: number): void {
+    const c = this.counters;
+    if (c.lastRecordAt !== null && now - c.lastRecordAt >= this.windowMs + this.latenessMs) {
+      const wall = now - this.latenessMs;
+      if (c.watermark === null || wall > c.watermark) c.watermark = wall;
+    }
+    if (c.watermark === null) return;
+    for (const [key, p] of this.open) {
+      if (this.isClosed(p.start)) this.closeWindow(key, p);
+    }
+  }
+
+  closeAll(): void {
+    for (const [key, p] of this.open) this.closeWindow(key, p);
+  }
+
+  /** Everything changed since the last call, encoded for the store. */
+  takeChanges(now: number): { open: StoredWindow[]; closed: StoredWindow[] } {
+    const open: StoredWindow[] = [];
+    for (const key of this.dirty) {
+      const p = this.open.get(key);
+      if (p) open.push(this.stored(p, 'open', null));
+    }
+    this.dirty.clear();
+    const closed = this.closed.map((p) => this.stored(p, 'closed', now));
+    this.closed = [];
+    return { open, closed };
+  }
+
+  private isClosed(start: number): boolean {
+    const w = this.counters.watermark;
+    return w !== null && start + this.windowMs + this.latenessMs <= w;
+  }
+
+  /** The open window at the watermark (or at `now` before any record): where late records are counted. */
+  private current(version: string, now: number): WindowProfile {
+    const start = windowStart(this.counters.watermark ?? now, this.windowMs);
+    const key = keyOf(version, start);
+    this.dirty.add(key);
+    return this.open.get(key) ?? this.create(version, start);
+  }
+
+  private create(version: string, start: number): WindowProfile {
+    const p = new WindowProfile(
+      { model: this.model.name, modelVersion: version, start, end: start + this.windowMs },
+      this.profileOptions,
+    );
+    this.open.set(keyOf(version, start), p);
+    return p;
+  }
+
+  private closeWindow(key: string, p: WindowProfile): void {
+    this.open.delete(key);
+    this.dirty.delete(key);
+    this.closed.push(p);
+  }
+
+  private stored(p: WindowProfile, state: 'open' | 'closed', closedAt: number | null): StoredWindow {
+    return {
+      model: this.model.name,
+      modelVersion: p.modelVersion,
+      start: p.start,
+      end: p.end,
+      state,
+      closedAt,
+      count: p.count,
+      rejected: p.rejected,
+      late: p.late,
+      profile: p.encode(),
+    };
+  }
+}
+
+function keyOf(version: string, start: number): string {
+  return `${version}\u0000${start}`;
+}

@@ -1,0 +1,35 @@
+// Bundles the agent into dist/edgewatch-agent.js (CommonJS, one file; better-sqlite3 stays external
+// because it is a native addon). Run by `npm run build` and by `npm install` (prepare).
+import { execSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+let commit = 'unknown';
+try {
+  commit = execSync('git rev-parse --short HEAD', { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+} catch {
+  // not a git checkout (a tarball): the version alone
+}
+
+await esbuild.build({
+  entryPoints: [path.join(root, 'agent/cli/bin.ts')],
+  outfile: path.join(root, 'dist/edgewatch-agent.js'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external: ['better-sqlite3'],
+  banner: { js: '#!/usr/bin/env node' },
+  define: {
+    __EW_VERSION__: JSON.stringify(`${pkg.version} (${commit})`),
+    'import.meta.url': '__ew_import_meta_url',
+  },
+  inject: [path.join(root, 'scripts/import-meta-url.js')],
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+fs.chmodSync(path.join(root, 'dist/edgewatch-agent.js'), 0o755);

@@ -1,0 +1,56 @@
+// Builds resolved agent configs in code for tests (the YAML loader has its own tests).
+import type { AgentConfig, FieldMapping, ModelConfig } from '../../agent/config/types.js';
+
+export const DEFAULT_FIELDS: FieldMapping = {
+  ts: 'ts',
+  model: 'model',
+  model_version: 'model_version',
+  request_id: 'request_id',
+  features: 'features',
+  prediction: 'prediction',
+  confidence: 'confidence',
+  probabilities: 'probabilities',
+  label: 'label',
+  latency_ms: 'latency_ms',
+  status: 'status',
+  error: 'error',
+};
+
+export function testModel(overrides: Partial<ModelConfig> & { logs: string[] }): ModelConfig {
+  return {
+    name: 'fraud',
+    task: 'classification',
+    format: 'jsonl',
+    csv: { delimiter: ',' },
+    window_ms: 60_000,
+    allowed_lateness_ms: 60_000,
+    start_position: 'start',
+    max_line_bytes: 1 << 20,
+    categorical_cap: 256,
+    segment_cap: 64,
+    fields: DEFAULT_FIELDS,
+    features: {},
+    infer_features: true,
+    segments: [],
+    ...overrides,
+  };
+}
+
+export function testConfig(dataDir: string, models: ModelConfig[], ingest: Partial<AgentConfig['ingest']> = {}): AgentConfig {
+  return {
+    source: '',
+    device: { id: 'dev-test', site: 'lab' },
+    data_dir: dataDir,
+    models,
+    ingest: {
+      poll_interval_ms: 250,
+      read_chunk_bytes: 1 << 20,
+      commit_max_records: 10_000,
+      commit_interval_ms: 1_000,
+      rotate_wait_ms: 0,
+      close_windows_on_shutdown: false,
+      ...ingest,
+    },
+    retention: { windows_ms: 7 * 86_400_000, rollups_ms: 90 * 86_400_000 },
+  };
+}

@@ -33,3 +33,5 @@ await esbuild.build({
   logLevel: 'warning',
 });
 fs.chmodSync(path.join(root, 'dist/edgewatch-agent.js'), 0o755);
+// The repository is ESM ("type": "module"); the bundles in dist/ are CommonJS.
+fs.writeFileSync(path.join(root, 'dist/package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');

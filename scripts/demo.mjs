@@ -15,7 +15,7 @@ if (!fs.existsSync(agent)) execFileSync(process.execPath, [path.join(root, 'scri
 const run = (args) => execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 console.log('generating .demo/logs/app.jsonl (20,000 records, 1% malformed, drift after record 12,000)');
 run(['--import', 'tsx', 'scripts/gen-logs.ts', '--out', path.join(demo, 'logs/app.jsonl'), '--records', '20000',
-  '--seed', '7', '--malformed-rate', '0.01', '--drift-from', '12000']);
+  '--seed', '7', '--rate', '20', '--malformed-rate', '0.01', '--drift-from', '12000']);
 console.log('\nedgewatch-agent run --config config/demo.yaml --once\n');
 run([agent, 'run', '--config', 'config/demo.yaml', '--once', '--log-level', 'warn']);
 console.log(`\nclosed windows: node dist/edgewatch-agent.js windows --config config/demo.yaml --model fraud --json`);

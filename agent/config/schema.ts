@@ -385,6 +385,7 @@ const ingest = object(
     commit_records: withDefault(int(1, 10_000_000), 10_000),
     commit_interval: withDefault(measure('duration', { min: 1 }), '1s'),
     rotate_wait: withDefault(measure('duration', { min: 0 }), '5s'),
+    idle_close: withDefault(measure('duration', { min: 1 }), '5m'),
     close_windows_on_shutdown: withDefault(bool, false),
   },
   (v): IngestConfig => ({
@@ -393,6 +394,7 @@ const ingest = object(
     commit_max_records: v.commit_records,
     commit_interval_ms: v.commit_interval,
     rotate_wait_ms: v.rotate_wait,
+    idle_close_ms: v.idle_close,
     close_windows_on_shutdown: v.close_windows_on_shutdown,
   }),
 );

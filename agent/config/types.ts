@@ -49,6 +49,8 @@ export interface IngestConfig {
   commit_max_records: number;
   commit_interval_ms: number;
   rotate_wait_ms: number;
+  /** A watched file unchanged this long is closed (checkpoint kept) and reopened when it grows. */
+  idle_close_ms: number;
   close_windows_on_shutdown: boolean;
 }
 

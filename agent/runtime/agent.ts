@@ -66,6 +66,7 @@ class ModelPipeline {
         maxLineBytes: model.max_line_bytes,
         readChunkBytes: config.ingest.read_chunk_bytes,
         rotateWaitMs: config.ingest.rotate_wait_ms,
+        idleCloseMs: config.ingest.idle_close_ms,
         now,
       },
       store.loadCheckpoints(model.name),

@@ -77,7 +77,7 @@ export class AgentStore {
   private readonly upsertFile: Database.Statement;
   private readonly upsertCounters: Database.Statement;
   private readonly upsertType: Database.Statement;
-  private lockPath: string | null = null;
+  private lock: Database.Database | null = null;
 
   private constructor(readonly db: Database.Database, readonly file: string) {
     this.upsertWindow = db.prepare(`
@@ -107,7 +107,7 @@ export class AgentStore {
   /** Opens (creating when needed) the store in `dataDir` for the one agent allowed to write it. */
   static openForWriting(dataDir: string, deviceId: string): AgentStore {
     fs.mkdirSync(dataDir, { recursive: true });
-    const lockPath = takeLock(dataDir);
+    const lock = takeLock(dataDir);
     const file = path.join(dataDir, DB_FILE);
     const db = new Database(file);
     try {
@@ -118,13 +118,13 @@ export class AgentStore {
       db.pragma('busy_timeout = 5000');
       migrate(db);
       const store = new AgentStore(db, file);
-      store.lockPath = lockPath;
+      store.lock = lock;
       db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('created_at', ?)`).run(String(Date.now()));
       db.prepare(`INSERT INTO meta (key, value) VALUES ('device', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(deviceId);
       return store;
     } catch (err) {
       db.close();
-      fs.rmSync(lockPath, { force: true });
+      lock.close();
       throw err;
     }
   }
@@ -295,8 +295,8 @@ export class AgentStore {
 
   close(): void {
     this.db.close();
-    if (this.lockPath) fs.rmSync(this.lockPath, { force: true });
-    this.lockPath = null;
+    this.lock?.close();
+    this.lock = null;
   }
 }
 
@@ -313,30 +313,24 @@ function migrate(db: Database.Database): void {
   }
 }
 
-/** One writer per data dir: a second agent on the same files would count every line twice. */
-function takeLock(dataDir: string): string {
+/**
+ * One writer per data dir: a second agent on the same files would count every line twice. The lock
+ * is an exclusive SQLite transaction held open on a small file, so the operating system releases it
+ * when the process dies, however it dies (no stale pid files, no pid reuse).
+ */
+function takeLock(dataDir: string): Database.Database {
   const lockPath = path.join(dataDir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
-      return lockPath;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(fs.readFileSync(lockPath, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new AgentError('EW_ERR_LOCKED', `another agent (pid ${pid}) is using ${dataDir}; stop it or give this one another data_dir`);
-      }
-      fs.rmSync(lockPath, { force: true }); // left behind by a killed agent
-    }
-  }
-  throw new AgentError('EW_ERR_LOCKED', `could not take the lock ${lockPath}`);
-}
-
-function isAlive(pid: number): boolean {
+  const lock = new Database(lockPath);
   try {
-    process.kill(pid, 0);
-    return true;
+    lock.pragma('busy_timeout = 0');
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('BEGIN EXCLUSIVE');
+    return lock;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    lock.close();
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new AgentError('EW_ERR_LOCKED', `another agent is using ${dataDir} (it holds ${lockPath}); stop it or give this one another data_dir`);
+    }
+    throw err;
   }
 }

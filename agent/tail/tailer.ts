@@ -38,8 +38,12 @@ export interface TailerOptions {
   maxLineBytes: number;
   readChunkBytes: number;
   rotateWaitMs: number;
+  /** A watched file at its end and unchanged this long is closed (its checkpoint kept) to free the descriptor. */
+  idleCloseMs?: number;
   now: () => number;
 }
+
+const DEFAULT_IDLE_CLOSE_MS = 5 * 60_000;
 
 export interface TailedFile {
   readonly key: string;
@@ -55,6 +59,8 @@ interface OpenFile extends TailedFile {
   eof: boolean;
   rotated: boolean;
   lastGrowthAt: number;
+  /** Last modification time: older files are read first, so their records are not made late. */
+  mtimeMs: number;
 }
 
 export class Tailer {
@@ -91,8 +97,10 @@ export class Tailer {
         if (file) {
           file.path = p;
           file.rotated = false;
+          file.mtimeMs = Number(st.mtimeMs);
           this.checkChanged(file, Number(st.size));
-        } else {
+        } else if (this.saved.get(key)?.offset !== Number(st.size)) {
+          // A known file whose size equals its checkpoint has nothing new: leave it closed.
           const opened = this.openFile(p, false);
           if (opened) seen.add(opened.key);
         }
@@ -107,20 +115,19 @@ export class Tailer {
         this.refreshSize(file);
       } else if (file.rotated) this.refreshSize(file);
     }
-    if (this.firstScan) {
-      this.firstScan = false;
-      this.findMoved(seen);
-    }
+    this.firstScan = false;
+    this.findMoved(seen);
   }
 
   /**
-   * Reads up to about `maxBytes` from the followed files, rotated ones first (their lines are older),
-   * handing out every complete line. Returns the bytes read; 0 means every file is at its end.
+   * Reads up to about `maxBytes` from the followed files, rotated-away and least recently modified
+   * ones first (their lines are older), handing out every complete line. Returns the bytes read;
+   * 0 means every file is at its end.
    */
   read(maxBytes: number): number {
     let total = 0;
     const order = [...this.open.values()].sort((a, b) =>
-      a.rotated === b.rotated ? (a.path < b.path ? -1 : 1) : a.rotated ? -1 : 1,
+      a.rotated !== b.rotated ? (a.rotated ? -1 : 1) : a.mtimeMs !== b.mtimeMs ? a.mtimeMs - b.mtimeMs : a.path < b.path ? -1 : 1,
     );
     const now = this.opts.now();
     for (const file of order) {
@@ -143,8 +150,11 @@ export class Tailer {
         total += n;
       }
     }
+    const idleMs = this.opts.idleCloseMs ?? DEFAULT_IDLE_CLOSE_MS;
     for (const file of [...this.open.values()]) {
-      if (file.rotated && file.eof && now - file.lastGrowthAt >= this.opts.rotateWaitMs) this.retire(file);
+      if (!file.eof) continue;
+      if (file.rotated && now - file.lastGrowthAt >= this.opts.rotateWaitMs) this.retire(file, true);
+      else if (!file.rotated && now - file.lastGrowthAt >= idleMs) this.retire(file, false);
     }
     return total;
   }
@@ -186,10 +196,13 @@ export class Tailer {
     };
   }
 
-  private retire(file: OpenFile): void {
+  /** Closes a file: `done` when it was rotated away and read to its end, else only idle. */
+  private retire(file: OpenFile, done: boolean): void {
+    const cp = this.checkpointOf(file, done);
     fs.closeSync(file.fd);
     this.open.delete(file.key);
-    this.finished.push(this.checkpointOf(file, true));
+    this.saved.set(cp.key, cp);
+    this.finished.push(cp);
   }
 
   private openFile(p: string, rotated: boolean): OpenFile | null {
@@ -231,6 +244,7 @@ export class Tailer {
       eof: false,
       rotated,
       lastGrowthAt: this.opts.now(),
+      mtimeMs: Number(st.mtimeMs),
     };
     this.open.set(key, file);
     if (start > 0) this.sendHeader(file);
@@ -264,12 +278,13 @@ export class Tailer {
   }
 
   /**
-   * A file renamed while the agent was down may no longer match the globs. Look for it by identity
-   * in the folder it was last seen in, and finish it (Fluent Bit and Alloy lose these lines).
+   * A known file that is neither open nor at a watched path was renamed while the agent was down
+   * (or while it was closed as idle), maybe to a name the globs do not match. Look for it by
+   * identity in the folder it was last seen in, and finish it (Fluent Bit and Alloy lose these lines).
    */
   private findMoved(seen: Set<string>): void {
     for (const cp of this.saved.values()) {
-      if (cp.done || seen.has(cp.key)) continue;
+      if (cp.done || seen.has(cp.key) || this.open.has(cp.key)) continue;
       const dir = path.dirname(cp.path);
       let found: string | null = null;
       let names: string[] = [];

@@ -77,6 +77,7 @@ describe('the minimal file', () => {
         commit_max_records: 10_000,
         commit_interval_ms: 1000,
         rotate_wait_ms: 5000,
+        idle_close_ms: 300_000,
         close_windows_on_shutdown: false,
       },
       retention: { windows_ms: 7 * 86_400_000, rollups_ms: 90 * 86_400_000 },

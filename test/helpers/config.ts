@@ -48,6 +48,7 @@ export function testConfig(dataDir: string, models: ModelConfig[], ingest: Parti
       commit_max_records: 10_000,
       commit_interval_ms: 1_000,
       rotate_wait_ms: 0,
+      idle_close_ms: 300_000,
       close_windows_on_shutdown: false,
       ...ingest,
     },

@@ -71,7 +71,7 @@ export function sample(dist: Distribution, n: number, seed: number): Float64Arra
 }
 
 /** Number of sorted values < x (strict) or <= x. */
-function countBelow(sorted: Float64Array, x: number, inclusive: boolean): number {
+export function countBelow(sorted: Float64Array, x: number, inclusive: boolean): number {
   let a = 0;
   let b = sorted.length;
   while (a < b) {

@@ -10,7 +10,7 @@ import type {
   SegmentSplitWire,
   SegmentStatsWire,
 } from './codec.js';
-import type { ClassificationQualityJson, QualityJson, RegressionQualityJson, SegmentJson } from './index.js';
+import type { ClassificationQualityJson, RegressionQualityJson, SegmentJson } from './index.js';
 import { finiteOrNull, NumericSummary } from './numeric.js';
 
 /** Distinct (label, prediction) pairs kept; records of later pairs are counted in `overflow`. */

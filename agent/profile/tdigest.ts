@@ -17,7 +17,8 @@ const MAX_COMPRESSION = 10_000;
 /** 100 float64 means and the header stay under 900 bytes of CBOR. */
 const EXACT_LIMIT = 100;
 const INITIAL_BUFFER = 16;
-const MAX_BUFFER = 1024;
+/** Buffer limit: 5 * compression (Dunning's ratio; smaller buffers lose accuracy), at least this. */
+const MIN_BUFFER_LIMIT = 1024;
 const WIRE_VERSION = 1;
 /** Upper bound on the CBOR bytes of a TDigestWire besides the contents of m and w. */
 const WIRE_HEADER_BYTES = 70;
@@ -49,11 +50,11 @@ export interface TDigestWire {
 
 // Shared by every digest (one compression runs at a time): per-digest scratch would multiply
 // memory by the number of open windows.
-let outX = new Float64Array(MAX_BUFFER + 4 * EXACT_LIMIT);
+let outX = new Float64Array(2 * MIN_BUFFER_LIMIT);
 let outW = new Float64Array(outX.length);
-const sortedX = new Float64Array(MAX_BUFFER);
-const sortedW = new Float64Array(MAX_BUFFER);
-const order = new Uint32Array(MAX_BUFFER);
+let sortedX = new Float64Array(MIN_BUFFER_LIMIT);
+let sortedW = new Float64Array(MIN_BUFFER_LIMIT);
+let order = new Uint32Array(MIN_BUFFER_LIMIT);
 const f32 = new Float32Array(1);
 const f32bits = new Uint32Array(f32.buffer);
 
@@ -99,6 +100,7 @@ function validCompression(c: unknown): c is number {
 
 export class TDigest {
   readonly compression: number;
+  private readonly bufferLimit: number;
   private means: Float64Array = new Float64Array(0);
   private weights: Float64Array = new Float64Array(0);
   private size = 0;
@@ -120,6 +122,7 @@ export class TDigest {
       throw new RangeError(`TDigest: compression must be in [${MIN_COMPRESSION}, ${MAX_COMPRESSION}], got ${compression}`);
     }
     this.compression = compression;
+    this.bufferLimit = Math.max(MIN_BUFFER_LIMIT, Math.ceil(5 * compression));
   }
 
   get count(): number {
@@ -231,9 +234,10 @@ export class TDigest {
   private push(x: number, w: number): void {
     let len = this.bufLen;
     if (len === this.bufX.length) {
-      if (len < MAX_BUFFER) {
-        this.bufX = grow(this.bufX, len * 2);
-        if (this.bufW !== null) this.bufW = grow(this.bufW, len * 2);
+      if (len < this.bufferLimit) {
+        const size = Math.min(this.bufferLimit, len * 2);
+        this.bufX = grow(this.bufX, size);
+        if (this.bufW !== null) this.bufW = grow(this.bufW, size);
       } else {
         this.flush();
         len = 0;
@@ -261,6 +265,11 @@ export class TDigest {
     let bw: Float64Array | null = null;
     if (this.bufUnit || this.bufW === null) bx.subarray(0, len).sort();
     else {
+      if (order.length < len) {
+        order = new Uint32Array(len);
+        sortedX = new Float64Array(len);
+        sortedW = new Float64Array(len);
+      }
       const src = this.bufX;
       const srcW = this.bufW;
       const idx = order.subarray(0, len);
@@ -288,9 +297,10 @@ export class TDigest {
       return;
     }
     this.compress(bx, bw, len, this.compression);
-    // Binds only for huge counts (weights of 5+ bytes) or means beyond the float32 range.
+    // Binds only for huge counts (weights of 5+ bytes) or means beyond the float32 range. Below
+    // delta = 4 the first k unit spans every q, so one centroid is left and the loop ends.
     const budget = maxWireBytes(this.compression) - WIRE_HEADER_BYTES;
-    for (let delta = this.compression * 0.8; this.payloadBytes() > budget; delta *= 0.8) {
+    for (let delta = this.compression * 0.8; delta > 1 && this.payloadBytes() > budget; delta *= 0.8) {
       this.compress(bx, null, 0, delta);
     }
   }

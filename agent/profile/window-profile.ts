@@ -3,7 +3,7 @@
 // together: exactly for counts, moments and quality, within the sketch's error for quantiles.
 
 import type { Task } from '../config/types.js';
-import { REJECT_REASONS, type InferenceRecord, type RejectReason, type Rejection } from '../records/types.js';
+import { REJECT_REASONS, type InferenceRecord, type Rejection } from '../records/types.js';
 import { CategoricalSummary, checkCap, putKey } from './categorical.js';
 import {
   decodeProfile,
@@ -15,13 +15,7 @@ import {
 } from './codec.js';
 import type { CategoricalJson, NumericJson, ProfileMeta, ProfileOptions, WindowJson } from './index.js';
 import { NumericSummary } from './numeric.js';
-import {
-  ClassificationQuality,
-  OTHER_KEY,
-  RegressionQuality,
-  SegmentSplit,
-  STATUS_CAP,
-} from './quality.js';
+import { ClassificationQuality, OTHER_KEY, RegressionQuality, SegmentSplit, STATUS_CAP } from './quality.js';
 
 const ERROR_WORDS = new Set(['error', 'failed', 'failure', 'timeout', 'internal']);
 

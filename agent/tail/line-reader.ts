@@ -15,6 +15,7 @@ export class LineReader {
   offset: number;
   /** Bytes read from the file so far (offset plus a held partial line). */
   private readPos: number;
+  /** A partial line waiting for its newline (usually a few hundred bytes). */
   private pending: Buffer | null = null;
   private skipping = false;
 
@@ -22,7 +23,7 @@ export class LineReader {
     private readonly fd: number,
     start: number,
     private readonly maxLineBytes: number,
-    private readonly chunk: Buffer,
+    private readonly scratch: Scratch,
   ) {
     this.offset = start;
     this.readPos = start;
@@ -45,18 +46,20 @@ export class LineReader {
    * Returns the number of bytes read (0 at the end of the file).
    */
   readChunk(sink: LineSink): number {
-    const n = fs.readSync(this.fd, this.chunk, 0, this.chunk.length, this.readPos);
+    const held = this.pending ? this.pending.length : 0;
+    const data = this.scratch.take(held);
+    if (this.pending) this.pending.copy(data, 0);
+    const n = fs.readSync(this.fd, data, held, this.scratch.chunkBytes, this.readPos);
     if (n === 0) return 0;
-    const fresh = this.chunk.subarray(0, n);
-    const data = this.pending ? Buffer.concat([this.pending, fresh]) : fresh;
-    const dataStart = this.readPos - (this.pending ? this.pending.length : 0);
+    const end = held + n;
+    const dataStart = this.readPos - held;
     this.readPos += n;
     this.pending = null;
 
     let pos = 0;
     for (;;) {
       const nl = data.indexOf(10, pos);
-      if (nl === -1) break;
+      if (nl === -1 || nl >= end) break;
       const lineStart = dataStart + pos;
       const lineEnd = dataStart + nl + 1;
       if (this.skipping) {
@@ -69,19 +72,32 @@ export class LineReader {
         this.offset = lineEnd;
         sink.tooLong(lineStart, lineEnd - lineStart);
       } else {
-        let end = nl;
-        if (end > pos && data[end - 1] === 13) end--;
+        let stop = nl;
+        if (stop > pos && data[stop - 1] === 13) stop--;
         this.offset = lineEnd;
-        sink.line(data.toString('utf8', pos, end), lineStart, lineEnd);
+        sink.line(data.toString('utf8', pos, stop), lineStart, lineEnd);
       }
       pos = nl + 1;
     }
 
-    if (!this.skipping) {
-      const rest = data.length - pos;
-      if (rest > this.maxLineBytes) this.skipping = true;
-      else if (rest > 0) this.pending = Buffer.from(data.subarray(pos));
-    }
+    const rest = end - pos;
+    if (this.skipping || rest > this.maxLineBytes) this.skipping = true;
+    else if (rest > 0) this.pending = Buffer.from(data.subarray(pos, end));
     return n;
+  }
+}
+
+/** One read buffer shared by every file of a tailer: room for a held partial line plus a chunk. */
+export class Scratch {
+  private buf: Buffer;
+
+  constructor(readonly chunkBytes: number) {
+    this.buf = Buffer.allocUnsafe(chunkBytes);
+  }
+
+  /** The buffer, with room for `held` bytes in front of a chunk. Valid until the next call. */
+  take(held: number): Buffer {
+    if (this.buf.length < held + this.chunkBytes) this.buf = Buffer.allocUnsafe(held + this.chunkBytes);
+    return this.buf;
   }
 }

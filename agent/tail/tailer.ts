@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HEAD_BYTES, hashHead, identityKey } from './file-identity.js';
 import { expandGlob } from './glob.js';
-import { LineReader } from './line-reader.js';
+import { LineReader, Scratch } from './line-reader.js';
 
 export interface FileCheckpoint {
   /** `${dev}:${ino}` */
@@ -67,8 +67,8 @@ export class Tailer {
   private readonly open = new Map<string, OpenFile>();
   private readonly saved = new Map<string, FileCheckpoint>();
   private readonly finished: FileCheckpoint[] = [];
-  private readonly chunk: Buffer;
   private firstScan = true;
+  private readonly scratch: Scratch;
 
   constructor(
     private readonly opts: TailerOptions,
@@ -76,7 +76,7 @@ export class Tailer {
     private readonly events: TailEvents,
   ) {
     for (const cp of checkpoints) this.saved.set(cp.key, cp);
-    this.chunk = Buffer.allocUnsafe(opts.readChunkBytes);
+    this.scratch = new Scratch(opts.readChunkBytes);
   }
 
   /** Finds new files, and notices rotation, truncation and replacement of known ones. */
@@ -237,7 +237,7 @@ export class Tailer {
       key,
       path: p,
       fd,
-      reader: new LineReader(fd, start, this.opts.maxLineBytes, this.chunk),
+      reader: new LineReader(fd, start, this.opts.maxLineBytes, this.scratch),
       headHash: hashHead(fd, headLen) ?? '',
       headLen,
       size,

@@ -120,6 +120,16 @@ describe('TDigest merge', () => {
     expect(Math.abs(self.quantile(0.5) - a.quantile(0.5))).toBeLessThan(0.05);
   });
 
+  it('gives a clone that evolves exactly like the original, partial buffer included', () => {
+    const [a, b] = parts() as [TDigest, TDigest, TDigest];
+    const copy = a.clone();
+    for (const d of [a, copy]) {
+      d.merge(b);
+      sample('normal', 5_000, 21).forEach((x, i) => d.add(x, 1 + (i % 3)));
+    }
+    expect(copy.toWire()).toEqual(a.toWire());
+  });
+
   it('merges empty digests as no-ops and counts weighted adds', () => {
     const d = new TDigest();
     d.merge(new TDigest());

@@ -10,7 +10,7 @@ export const ERROR_CODES = {
   EW_ERR_NO_DATA: 'a read command found no agent database under data_dir',
   EW_ERR_DB_VERSION: 'the database was written by a newer agent',
   EW_ERR_UNKNOWN_MODEL: 'a command named a model that is not in the configuration',
-  EW_ERR_READ: 'a log file could not be read (logged once per file and cause; the agent carries on)',
+  EW_ERR_READ: 'a log file could not be opened or read (logged once per file and cause; the agent carries on)',
   EW_ERR_COMMIT: 'a commit to the database failed',
 } as const;
 

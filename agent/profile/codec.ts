@@ -4,12 +4,28 @@
 // read from disk can land on an object's prototype.
 
 import { Encoder } from 'cbor-x';
-import { z } from 'zod';
 import type { Task } from '../config/types.js';
 import { REJECT_REASONS, type RejectReason } from '../records/types.js';
 import { CategoricalSummary } from './categorical.js';
 import { NumericSummary } from './numeric.js';
 import { ClassificationQuality, RegressionQuality, SegmentSplit, STATUS_CAP } from './quality.js';
+import {
+  anyNumber,
+  array,
+  checkWire,
+  count,
+  finiteNumber,
+  literal,
+  nullable,
+  object,
+  oneOf,
+  present,
+  string,
+  tagged,
+  tuple,
+  type Checked,
+  type WireCheck,
+} from './wire-check.js';
 
 export const PROFILE_FORMAT_VERSION = 1;
 
@@ -21,40 +37,39 @@ export class ProfileDecodeError extends Error {
   }
 }
 
-const count = z.int().nonnegative();
 // Running moments of extreme inputs may overflow to Infinity or NaN; they must still round-trip.
-const float = z.custom<number>((v) => typeof v === 'number', 'expected a number');
-const finite = z.number();
+const float = anyNumber;
+const finite = finiteNumber;
 
-const numericSchema = z.object({
+const numericCheck = object({
   n: count,
   ms: count,
   nf: count,
-  lo: finite.nullable(),
-  hi: finite.nullable(),
+  lo: nullable(finite),
+  hi: nullable(finite),
   mu: float,
   m2: float,
-  d: z.unknown(),
+  d: present,
 });
 
-const categoricalSchema = z.object({
+const categoricalCheck = object({
   n: count,
   ms: count,
-  k: z.array(z.string()),
-  c: z.array(count),
+  k: array(string),
+  c: array(count),
   o: count,
 });
 
-const classQualitySchema = z.object({
+const classQualityCheck = object({
   l: count,
   ok: count,
-  a: z.array(z.string()),
-  b: z.array(z.string()),
-  c: z.array(count),
+  a: array(string),
+  b: array(string),
+  c: array(count),
   o: count,
 });
 
-const regQualitySchema = z.object({
+const regQualityCheck = object({
   l: count,
   se: float,
   sa: float,
@@ -63,70 +78,68 @@ const regQualitySchema = z.object({
   np: count,
 });
 
-function segmentSchema<Q extends z.ZodType>(quality: Q) {
-  const stats = z.object({ n: count, e: count, l: numericSchema, s: categoricalSchema, q: quality });
+function segmentCheck<Q>(quality: WireCheck<Q>) {
+  const stats = object({ n: count, e: count, l: numericCheck, s: categoricalCheck, q: quality });
   // One entry per configured path: [path, [[value, stats]...], stats of the values past the cap or null]
-  return z.array(z.tuple([z.string(), z.array(z.tuple([z.string(), stats])), stats.nullable()]));
+  return array(tuple(string, array(tuple(string, stats)), nullable(stats)));
 }
-const classSegmentsSchema = segmentSchema(classQualitySchema);
-const regSegmentsSchema = segmentSchema(regQualitySchema);
+const classSegmentsCheck = segmentCheck(classQualityCheck);
+const regSegmentsCheck = segmentCheck(regQualityCheck);
 
-const rejectionSchema = z.object({
-  r: z.enum(REJECT_REASONS),
+const rejectionCheck = object({
+  r: oneOf(REJECT_REASONS),
   n: count,
-  x: z.array(z.tuple([z.string(), z.string()])),
+  x: array(tuple(string, string)),
 });
 
 const base = {
-  v: z.literal(PROFILE_FORMAT_VERSION),
-  m: z.string(),
-  mv: z.string(),
+  v: literal(PROFILE_FORMAT_VERSION),
+  m: string,
+  mv: string,
   s: finite,
   e: finite,
   cc: count,
   sc: count,
   n: count,
   lt: count,
-  rj: z.array(rejectionSchema),
-  fn: z.array(z.tuple([z.string(), numericSchema])),
-  fc: z.array(z.tuple([z.string(), categoricalSchema])),
-  fm: z.array(z.tuple([z.string(), count])),
-  lat: numericSchema,
-  cf: numericSchema,
-  st: categoricalSchema,
-  er: z.object({ n: count, m: categoricalSchema }),
+  rj: array(rejectionCheck),
+  fn: array(tuple(string, numericCheck)),
+  fc: array(tuple(string, categoricalCheck)),
+  fm: array(tuple(string, count)),
+  lat: numericCheck,
+  cf: numericCheck,
+  st: categoricalCheck,
+  er: object({ n: count, m: categoricalCheck }),
 };
 
-const profileSchema = z.discriminatedUnion('t', [
-  z.object({
+const profileCheck = tagged('t', {
+  classification: object({
     ...base,
-    t: z.literal('classification'),
-    p: categoricalSchema,
-    y: categoricalSchema,
-    q: classQualitySchema,
-    sg: classSegmentsSchema,
+    p: categoricalCheck,
+    y: categoricalCheck,
+    q: classQualityCheck,
+    sg: classSegmentsCheck,
   }),
-  z.object({
+  regression: object({
     ...base,
-    t: z.literal('regression'),
-    p: numericSchema,
-    y: numericSchema,
-    q: regQualitySchema,
-    sg: regSegmentsSchema,
+    p: numericCheck,
+    y: numericCheck,
+    q: regQualityCheck,
+    sg: regSegmentsCheck,
   }),
-]);
+});
 
-export type NumericWire = z.output<typeof numericSchema>;
-export type CategoricalWire = z.output<typeof categoricalSchema>;
-export type ClassificationQualityWire = z.output<typeof classQualitySchema>;
-export type RegressionQualityWire = z.output<typeof regQualitySchema>;
+export type NumericWire = Checked<typeof numericCheck>;
+export type CategoricalWire = Checked<typeof categoricalCheck>;
+export type ClassificationQualityWire = Checked<typeof classQualityCheck>;
+export type RegressionQualityWire = Checked<typeof regQualityCheck>;
 /** A segment value's figures; its quality is of the profile's task. */
-export type SegmentStatsWire = Omit<z.output<typeof classSegmentsSchema>[number][1][number][1], 'q'> & {
+export type SegmentStatsWire = Omit<ClassSegmentsWire[number][1][number][1], 'q'> & {
   q: ClassificationQualityWire | RegressionQualityWire;
 };
 export type SegmentSplitWire = [path: string, values: [string, SegmentStatsWire][], other: SegmentStatsWire | null];
-export type RejectionWire = z.output<typeof rejectionSchema>;
-export type ProfileWire = z.output<typeof profileSchema>;
+export type RejectionWire = Checked<typeof rejectionCheck>;
+export type ProfileWire = Checked<typeof profileCheck>;
 
 // Maps as plain objects without the record extension, so any CBOR decoder can read the bytes.
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
@@ -211,8 +224,8 @@ function toWire(st: ProfileState): ProfileWire {
     : { ...base, t: o.task, p: o.prediction.toWire(), y: o.label.toWire(), q: o.quality.toWire(), sg: sg as RegSegmentsWire };
 }
 
-type ClassSegmentsWire = z.output<typeof classSegmentsSchema>;
-type RegSegmentsWire = z.output<typeof regSegmentsSchema>;
+type ClassSegmentsWire = Checked<typeof classSegmentsCheck>;
+type RegSegmentsWire = Checked<typeof regSegmentsCheck>;
 
 function fromWire(w: ProfileWire): ProfileState {
   if (w.e < w.s) throw new Error(`window end ${w.e} is before its start ${w.s}`);
@@ -313,12 +326,10 @@ export function decodeProfile(bytes: Uint8Array): ProfileState {
       `window profile: unsupported format version v=${typeof v === 'bigint' ? String(v) : JSON.stringify(v)}; this build reads v=${PROFILE_FORMAT_VERSION}`,
     );
   }
-  const parsed = profileSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ProfileDecodeError(`window profile v=1 is malformed:\n${z.prettifyError(parsed.error)}`);
-  }
+  const parsed = checkWire(profileCheck, raw);
+  if (!parsed.ok) throw new ProfileDecodeError(`window profile v=1 is malformed:\n${parsed.problems}`);
   try {
-    return fromWire(parsed.data);
+    return fromWire(parsed.value);
   } catch (err) {
     throw new ProfileDecodeError(`window profile v=1 is inconsistent: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -515,13 +515,14 @@ function parseWire(input: unknown): { c: number; lo: number; hi: number; means: 
     return { c, lo, hi, means, weights };
   }
   if (!(lo <= hi) || lo - lo !== 0 || hi - hi !== 0) fail(`lo and hi must be finite with lo <= hi, got ${lo}, ${hi}`);
-  // Rounding to float32 may carry a mean past min or max by half a float32 step.
-  const slack = f === 32 ? 2 ** -24 : 0;
-  const tiny = f === 32 ? 2 ** -149 : 0;
+  // Rounding to float32 may carry a mean past min or max by half a float32 step; float64 means
+  // can hold rounded ones too, next to a mean beyond the float32 range.
+  const floor = lo - Math.abs(lo) * 2 ** -24 - 2 ** -149;
+  const ceil = hi + Math.abs(hi) * 2 ** -24 + 2 ** -149;
   for (let i = 0; i < n; i++) {
     const x = (means[i] ?? NaN) + 0;
     means[i] = x;
-    if (!(x >= lo - Math.abs(lo) * slack - tiny && x <= hi + Math.abs(hi) * slack + tiny)) {
+    if (!(x >= floor && x <= ceil)) {
       fail(`mean ${i} is ${x}, not a number within [lo, hi] = [${lo}, ${hi}]`);
     }
     if (x < (means[i - 1] ?? x)) fail(`means must ascend; mean ${i} (${x}) < mean ${i - 1}`);

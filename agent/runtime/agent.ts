@@ -2,6 +2,7 @@
 // in batches. Everything runs on one thread and synchronously between commits, so the offsets the
 // tailer reports always match the profile state in memory, and a commit captures both together.
 import type { AgentConfig, ModelConfig } from '../config/types.js';
+import { AgentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { WindowProfile } from '../profile/index.js';
@@ -55,6 +56,11 @@ class ModelPipeline {
         );
       },
       notice: (kind, file, detail) => {
+        if (kind === 'unreadable') {
+          // Once per file and cause: a file we may not read would otherwise fill the log every poll.
+          this.log.once(`read:${file.path}:${detail}`, 'error', 'log file unreadable', { code: 'EW_ERR_READ', model: model.name, path: file.path, detail });
+          return;
+        }
         const level = kind === 'missing' || kind === 'truncated' || kind === 'replaced' ? 'warn' : 'info';
         this.log.log(level, `log file ${kind}`, { model: model.name, path: file.path, detail });
       },
@@ -178,7 +184,13 @@ export class Agent {
 
   commit(): void {
     const now = this.now();
-    this.store.commit(this.pipelines.map((p) => p.takeCommit(now)), now);
+    const batch = this.pipelines.map((p) => p.takeCommit(now));
+    try {
+      this.store.commit(batch, now);
+    } catch (err) {
+      // What was taken for this commit cannot be put back; the restart resumes from the last one.
+      throw new AgentError('EW_ERR_COMMIT', `commit to ${this.store.file} failed: ${(err as Error).message}`);
+    }
     this.lastCommitAt = now;
     if (now - this.lastRetentionAt >= RETENTION_EVERY_MS) {
       this.lastRetentionAt = now;

@@ -21,7 +21,7 @@ export interface FileCheckpoint {
   done: boolean;
 }
 
-export type TailNotice = 'resumed' | 'rotated' | 'truncated' | 'replaced' | 'found_moved' | 'missing';
+export type TailNotice = 'resumed' | 'rotated' | 'truncated' | 'replaced' | 'found_moved' | 'missing' | 'unreadable';
 
 export interface TailEvents {
   /** A complete, non-blank line. `first` is true for the line at byte 0 (a CSV header). */
@@ -139,7 +139,14 @@ export class Tailer {
         tooLong: (_start: number, bytes: number) => this.events.tooLong(file, bytes),
       };
       while (total < maxBytes) {
-        const n = file.reader.readChunk(sink);
+        let n: number;
+        try {
+          n = file.reader.readChunk(sink);
+        } catch (err) {
+          // An I/O error on one file must not stop the others; the next round tries again.
+          this.events.notice('unreadable', file, (err as Error).message);
+          break;
+        }
         if (n === 0) {
           file.eof = true;
           break;
@@ -209,7 +216,8 @@ export class Tailer {
     let fd: number;
     try {
       fd = fs.openSync(p, 'r');
-    } catch {
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.events.notice('unreadable', { path: p, key: '' }, (err as Error).message);
       return null;
     }
     // Identity comes from the open descriptor: the name may have moved since it was listed.

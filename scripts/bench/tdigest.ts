@@ -32,6 +32,7 @@ const npmVersion = (require('tdigest/package.json') as { version: string }).vers
 
 const N = 1_000_000;
 const REPS = 5;
+const MERGE_REPS = 11;
 const PARTS = 100;
 
 /** A digest under test: ours or theirs behind the same few operations. */
@@ -148,8 +149,8 @@ function accuracy<D>(c: Contender<D>, streamedNormal: D): Record<string, number>
   };
 }
 
-const ourMerge = mergeSeconds(ours(DEFAULT_COMPRESSION), partsOf(ours(DEFAULT_COMPRESSION), normal), REPS);
-const theirMerge = mergeSeconds(theirs, partsOf(theirs, normal), REPS);
+const ourMerge = mergeSeconds(ours(DEFAULT_COMPRESSION), partsOf(ours(DEFAULT_COMPRESSION), normal), MERGE_REPS);
+const theirMerge = mergeSeconds(theirs, partsOf(theirs, normal), MERGE_REPS);
 const ourRate = N / median(addTimes.ours);
 const theirRate = N / median(addTimes.theirs);
 

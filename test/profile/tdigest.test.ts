@@ -3,11 +3,13 @@
 // 100 partial digests. Data come from a seeded PRNG, so every case replays the same values.
 
 import { decode, encode } from 'cbor-x';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_COMPRESSION, maxWireBytes, TDigest, type TDigestWire } from '../../agent/profile/tdigest.js';
 import { countBelow, DISTRIBUTIONS, QUANTILES, rankError, rng, sample, type Distribution } from './tdigest-data.js';
 
-const BOUND = 0.005;
+/** 0.005, plus float rounding: 5 ranks at n = 1000 compute as 0.0050000000000000044. */
+const BOUND = 0.005 + 1e-12;
 const SIZE_CAP = 900;
 
 function digestOf(values: Float64Array, from = 0, to = values.length): TDigest {
@@ -110,10 +112,11 @@ describe('TDigest merge', () => {
   it('leaves the merged-in digest unchanged, buffer included, and can merge a digest into itself', () => {
     const [a, b] = parts() as [TDigest, TDigest, TDigest];
     b.add(123.5);
-    const before = { count: b.count, quantiles: QUANTILES.map((q) => b.clone().quantile(q)) };
+    const state = (d: TDigest): unknown => ({ count: d.count, wire: d.clone().toWire(), p: QUANTILES.map((q) => d.clone().quantile(q)) });
+    const before = state(b);
     const target = a.clone();
     target.merge(b);
-    expect({ count: b.count, quantiles: QUANTILES.map((q) => b.clone().quantile(q)) }).toEqual(before);
+    expect(state(b)).toEqual(before);
     const self = a.clone();
     self.merge(self);
     expect([self.count, self.min, self.max]).toEqual([2 * a.count, a.min, a.max]);
@@ -218,6 +221,48 @@ describe('TDigest encoded size', () => {
       expect(sizeOf(heavy)).toBeLessThanOrEqual(SIZE_CAP);
       expect(worstRankError(heavy, sample(dist, 100_000, 12).sort()).error).toBeLessThanOrEqual(BOUND);
     }
+  });
+});
+
+describe('TDigest invariants on arbitrary input (fast-check, fixed seed)', () => {
+  // Any double (huge, subnormal, -0), small integers for ties, weights 1-4, merged from 1-4 parts.
+  const value = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer({ min: -3, max: 3 }));
+  const parts = fc.array(fc.array(fc.tuple(value, fc.integer({ min: 1, max: 4 })), { maxLength: 300 }), { minLength: 1, maxLength: 4 });
+  const probes = [0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1];
+
+  it('keeps count, min and max exact, quantile and cdf monotone within range, and the wire exact', () => {
+    fc.assert(
+      fc.property(parts, (ps) => {
+        const merged = new TDigest();
+        let count = 0;
+        let lo = Infinity;
+        let hi = -Infinity;
+        for (const p of ps) {
+          const d = new TDigest();
+          for (const [x, w] of p) {
+            d.add(x, w);
+            count += w;
+            lo = Math.min(lo, x + 0);
+            hi = Math.max(hi, x + 0);
+          }
+          merged.merge(d);
+        }
+        const wire = merged.toWire();
+        expect(TDigest.fromWire(decode(encode(wire))).toWire()).toEqual(wire);
+        expect(encode(wire).length).toBeLessThanOrEqual(SIZE_CAP);
+        expect(merged.count).toBe(count);
+        if (count === 0) return;
+        expect([merged.min, merged.max]).toEqual([lo, hi]);
+        const qs = probes.map((q) => merged.quantile(q));
+        const cs = qs.map((x) => merged.cdf(x));
+        qs.forEach((x, i) => {
+          expect(x >= lo && x <= hi, `quantile(${probes[i]}) = ${x} outside [${lo}, ${hi}]`).toBe(true);
+          expect(x >= (qs[i - 1] ?? lo) && (cs[i] ?? NaN) >= (cs[i - 1] ?? 0)).toBe(true);
+          expect((cs[i] ?? NaN) >= 0 && (cs[i] ?? NaN) <= 1).toBe(true);
+        });
+      }),
+      { seed: 20_260_101, numRuns: 300 },
+    );
   });
 });
 

@@ -1,7 +1,7 @@
-// Typed checks for values decoded from CBOR, small enough to keep a schema library out of the
-// agent. A check walks the whole value and records every problem with its path, so one decode
-// error lists all that is wrong. Wording and order follow zod 4's prettified errors, which the
-// profile codec used before; messages stay stable across that change.
+// Typed checks for values decoded from CBOR, small enough to keep a schema library (and its
+// ~750 KB and ~10 MB of heap) out of the agent. A check walks the whole value and records every
+// problem with its path, so one decode error lists all that is wrong. The wording and order are
+// those of the library the profile codec used before, so its messages did not change.
 
 export type WirePathKey = string | number;
 
@@ -29,6 +29,10 @@ export type Checked<C> = C extends WireCheck<infer T> ? T : never;
 type Shape = Record<string, WireCheck<unknown>>;
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 type ShapeOf<S extends Shape> = Simplify<{ -readonly [K in keyof S]: Checked<S[K]> }>;
+type TupleOf<C extends readonly WireCheck<unknown>[]> = { -readonly [I in keyof C]: Checked<C[I]> };
+type TaggedOf<K extends string, O extends Record<string, WireCheck<object>>> = {
+  [T in keyof O & string]: Simplify<Checked<O[T]> & { [P in K]: T }>;
+}[keyof O & string];
 
 export type WireResult<T> = { ok: true; value: T } | { ok: false; problems: string };
 
@@ -133,8 +137,8 @@ export function array<T>(item: WireCheck<T>): WireCheck<T[]> {
 }
 
 /** A fixed-length array, each position with its own check. */
-export function tuple<const C extends readonly WireCheck<unknown>[]>(...items: C): WireCheck<{ -readonly [I in keyof C]: Checked<C[I]> }> {
-  return (v, cx): v is { -readonly [I in keyof C]: Checked<C[I]> } => {
+export function tuple<const C extends readonly WireCheck<unknown>[]>(...items: C): WireCheck<TupleOf<C>> {
+  return (v, cx): v is TupleOf<C> => {
     if (!Array.isArray(v)) return cx.fail(wrongType('tuple', v));
     // Too short stops here; too long is reported and the positions are still checked.
     if (v.length < items.length) return cx.fail(`Too small: expected array to have >=${items.length} items`);
@@ -169,12 +173,11 @@ export function object<S extends Shape>(shape: S): WireCheck<ShapeOf<S>> {
 export function tagged<K extends string, O extends Record<string, WireCheck<object>>>(
   key: K,
   options: O,
-): WireCheck<{ [T in keyof O & string]: Simplify<Checked<O[T]> & { [P in K]: T }> }[keyof O & string]> {
+): WireCheck<TaggedOf<K, O>> {
   // A Map, so a tag read from the data ("__proto__", "constructor") never reaches a prototype.
   const byTag = new Map<unknown, WireCheck<object>>(Object.entries(options));
   const message = `Invalid discriminator value. Expected ${[...byTag.keys()].map((t) => `'${String(t)}'`).join(' | ')}`;
-  type Out = { [T in keyof O & string]: Simplify<Checked<O[T]> & { [P in K]: T }> }[keyof O & string];
-  return (v, cx): v is Out => {
+  return (v, cx): v is TaggedOf<K, O> => {
     if (!isObjectLike(v)) return cx.fail(wrongType('object', v));
     const check = byTag.get(v[key]);
     if (check !== undefined) return check(v, cx);

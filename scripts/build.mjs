@@ -23,7 +23,9 @@ await esbuild.build({
   target: 'node20',
   format: 'cjs',
   external: ['better-sqlite3'],
-  banner: { js: '#!/usr/bin/env node' },
+  // V8 grows its young generation to 32 MiB under a full-speed ingest; 2 MiB semi-spaces keep the
+  // agent's peak RSS under 100 MB at no measurable throughput cost (scripts/bench/ingest.ts).
+  banner: { js: '#!/usr/bin/env -S node --max-semi-space-size=2' },
   define: {
     __EW_VERSION__: JSON.stringify(`${pkg.version} (${commit})`),
     'import.meta.url': '__ew_import_meta_url',

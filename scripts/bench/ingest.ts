@@ -17,6 +17,13 @@ import { writeLogFile } from '../gen-logs.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const AGENT = path.join(ROOT, 'dist/edgewatch-agent.js');
 
+/** The Node flags the bundle's shebang starts the agent with (as the service and `./edgewatch-agent` do). */
+function shebangFlags(): string[] {
+  const first = fs.readFileSync(AGENT, 'utf8').split('\n', 1)[0] ?? '';
+  const words = first.replace(/^#!\S+(\s+-S)?\s+/, '').split(/\s+/);
+  return words[0] === 'node' ? words.slice(1) : [];
+}
+
 const { values: args } = parseArgs({
   options: {
     records: { type: 'string', default: '1000000' },
@@ -95,14 +102,20 @@ async function main(): Promise<void> {
   const bare: Run[] = [];
   const agent: Run[] = [];
   let dataDir = '';
+  const writeConfig = (dir: string) =>
+    fs.writeFileSync(
+      configPath,
+      `device: {id: bench, site: bench}\ndata_dir: ${dir}\nmodels:\n  - name: fraud\n    task: classification\n    logs: ["${logFile}"]\n    window: 60s\n`,
+    );
+  const agentArgs = [AGENT, 'run', '--config', configPath, '--once', '--log-level', 'warn'];
+  // Once without the shebang's flags, to show what they are worth.
+  writeConfig(path.join(dir, 'data-plain'));
+  const plainNode = await measure(agentArgs);
   for (let rep = 0; rep < REPS; rep++) {
     bare.push(await measure(['-e', BARE, logFile]));
     dataDir = path.join(dir, `data-${rep}`);
-    fs.writeFileSync(
-      configPath,
-      `device: {id: bench, site: bench}\ndata_dir: ${dataDir}\nmodels:\n  - name: fraud\n    task: classification\n    logs: ["${logFile}"]\n    window: 60s\n`,
-    );
-    agent.push(await measure([AGENT, 'run', '--config', configPath, '--once', '--log-level', 'warn']));
+    writeConfig(dataDir);
+    agent.push(await measure([...shebangFlags(), ...agentArgs]));
   }
 
   // Size of each numeric feature's summary per closed window, as it is encoded in the profile.
@@ -141,6 +154,8 @@ async function main(): Promise<void> {
       records_per_s: Math.round(agentRate),
       seconds: agent.map((r) => +r.seconds.toFixed(2)),
       peak_rss_mb: +Math.max(...agent.map((r) => r.peak_rss_mb)).toFixed(1),
+      node_flags: shebangFlags(),
+      peak_rss_mb_without_flags: +plainNode.peak_rss_mb.toFixed(1),
       accepted,
       windows,
       db_mb: +(dbBytes / 1e6).toFixed(2),

@@ -29,6 +29,13 @@ export function isErrorStatus(status: string): boolean {
 export class WindowProfile {
   private st: ProfileState;
   private readonly errorStatusCache = new Map<string, boolean>();
+  /**
+   * The summary of the i-th key of the last features object added, by position: records mostly
+   * list the same keys in the same order, and comparing interned keys is cheaper than a Map lookup.
+   * Emptied whenever st.features changes.
+   */
+  private readonly slotNames: string[] = [];
+  private readonly slotSummaries: (FeatureSummary | undefined)[] = [];
 
   constructor(meta: ProfileMeta, opts: ProfileOptions) {
     if (!Number.isFinite(meta.start) || !Number.isFinite(meta.end) || meta.end < meta.start) {
@@ -139,9 +146,19 @@ export class WindowProfile {
     const st = this.st;
     st.n++;
     const feats = r.features;
+    const slotNames = this.slotNames;
+    let i = -1;
     for (const name in feats) {
       const v = feats[name];
-      const s = st.features.get(name);
+      let s: FeatureSummary | undefined;
+      if (slotNames[++i] === name) s = this.slotSummaries[i];
+      else {
+        s = st.features.get(name);
+        if (i <= slotNames.length) {
+          slotNames[i] = name;
+          this.slotSummaries[i] = s;
+        }
+      }
       if (typeof v === 'number') {
         if (s !== undefined && s.kind === 'numeric') s.add(v);
         else this.becomeNumeric(name, s).add(v);
@@ -220,15 +237,21 @@ export class WindowProfile {
   private becomeNumeric(name: string, prev: FeatureSummary | undefined): NumericSummary {
     const s = new NumericSummary();
     s.addMissing((prev?.total ?? 0) + this.takeNullOnly(name));
-    this.st.features.set(name, s);
+    this.setFeature(name, s);
     return s;
   }
 
   private becomeCategorical(name: string): CategoricalSummary {
     const s = new CategoricalSummary(this.st.categoricalCap);
     s.addMissing(this.takeNullOnly(name));
-    this.st.features.set(name, s);
+    this.setFeature(name, s);
     return s;
+  }
+
+  private setFeature(name: string, s: FeatureSummary): void {
+    this.st.features.set(name, s);
+    this.slotNames.length = 0;
+    this.slotSummaries.length = 0;
   }
 
   private takeNullOnly(name: string): number {
@@ -306,14 +329,14 @@ export class WindowProfile {
       if (mine === undefined) {
         const copy = theirs.clone();
         copy.addMissing(this.takeNullOnly(name));
-        a.features.set(name, copy);
+        this.setFeature(name, copy);
       } else if (mine.kind === 'numeric' && theirs.kind === 'numeric') mine.merge(theirs);
       else if (mine.kind === 'categorical' && theirs.kind === 'categorical') mine.merge(theirs);
       else if (mine.kind === 'numeric') mine.addMissing(theirs.total);
       else {
         const copy = theirs.clone();
         copy.addMissing(mine.total);
-        a.features.set(name, copy);
+        this.setFeature(name, copy);
       }
     }
     for (const [name, k] of b.nullOnly) {

@@ -16,6 +16,13 @@ export class FeatureTypes {
   readonly infer: boolean;
   private readonly known = new Map<string, FeatureType>();
   private dirty = false;
+  /**
+   * The type of the i-th key of the last features object read, by position: records of one log
+   * mostly list the same keys in the same order, and comparing interned keys is cheaper than a Map
+   * lookup. Only a hint: a key that differs is looked up and replaces the slot.
+   */
+  private readonly slotNames: string[] = [];
+  private readonly slotTypes: (FeatureType | undefined)[] = [];
 
   constructor(declared: Record<string, FeatureType>, infer: boolean, known?: Record<string, FeatureType>) {
     this.infer = infer;
@@ -42,6 +49,17 @@ export class FeatureTypes {
     return this.known.get(name);
   }
 
+  /** get(name) for the key at position i of a features object, cached by position. */
+  getAt(i: number, name: string): FeatureType | undefined {
+    if (this.slotNames[i] === name) return this.slotTypes[i];
+    const type = this.known.get(name);
+    if (i <= this.slotNames.length) {
+      this.slotNames[i] = name;
+      this.slotTypes[i] = type;
+    }
+    return type;
+  }
+
   /** Everything known, declared and inferred; the store saves this at commit. */
   snapshot(): Record<string, FeatureType> {
     return Object.fromEntries(this.known);
@@ -61,6 +79,8 @@ export class FeatureTypes {
     if (!this.infer || this.known.has(name)) return;
     this.known.set(name, type);
     this.dirty = true;
+    this.slotNames.length = 0;
+    this.slotTypes.length = 0;
   }
 }
 
@@ -157,6 +177,8 @@ export class PendingTypes {
   }
 
   clear(): void {
+    // Nearly always empty already; setting length on an empty array is not free.
+    if (this.names.length === 0) return;
     this.names.length = 0;
     this.types.length = 0;
   }
@@ -185,14 +207,16 @@ export function readFeatures(
   pending: PendingTypes,
 ): Record<string, FeatureValue> | FeatureProblem {
   let dropped = false;
+  let i = -1;
   for (const name in src) {
+    i++;
     // A plain object cannot hold this key safely: whoever copies the features would set a prototype.
     if (name === '__proto__') {
       dropped = true;
       continue;
     }
     const raw = src[name];
-    let type = types.get(name);
+    let type = types.getAt(i, name);
     if (type === undefined) {
       if (!types.infer || raw === null || raw === undefined) {
         dropped = true;

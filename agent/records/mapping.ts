@@ -19,6 +19,11 @@ export function compilePath(path: string): Path {
   return keys;
 }
 
+/** Only an inherited member such as "constructor" can be a function; the line did not have it. */
+function own(v: unknown): unknown {
+  return typeof v === 'function' ? undefined : v;
+}
+
 /** The value at a dot path, or undefined when any step is missing or not an object. */
 export function readPath(root: object, path: Path): unknown {
   let cur: unknown = root;
@@ -26,8 +31,7 @@ export function readPath(root: object, path: Path): unknown {
     if (typeof cur !== 'object' || cur === null) return undefined;
     cur = (cur as Record<string, unknown>)[path[i]!];
   }
-  // Only an inherited member such as "constructor" can be a function; the line did not have it.
-  return typeof cur === 'function' ? undefined : cur;
+  return own(cur);
 }
 
 /** Cuts a string to `max` UTF-16 units (never inside a surrogate pair) and marks the cut with "…". */
@@ -176,6 +180,16 @@ function toErrorText(v: unknown): string | null {
   }
 }
 
+/** The number-valued entries of an object already checked to hold only numbers and nulls. */
+function numbersOnly(src: Record<string, unknown>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key in src) {
+    const v = src[key];
+    if (typeof v === 'number' && key !== '__proto__') out[key] = v;
+  }
+  return out;
+}
+
 const CLASS_EXPECTED = 'a class label (string, number or boolean)';
 
 interface TargetProblem {
@@ -189,6 +203,11 @@ export class RecordMapper {
   private readonly model: string;
   private readonly classification: boolean;
   private readonly paths: { readonly [K in keyof FieldMapping]: Path };
+  /**
+   * The key of each one-step path, else null. map() reads these with a load at its own call site,
+   * which stays monomorphic, where readPath's one shared load sees every field name.
+   */
+  private readonly keys: { readonly [K in keyof FieldMapping]: string | null };
   private readonly names: FieldMapping;
   private readonly segmentPaths: Path[];
   private readonly segmentNames: string[];
@@ -216,6 +235,22 @@ export class RecordMapper {
       status: compilePath(f.status),
       error: compilePath(f.error),
     };
+    const key = (path: Path): string | null => (path.length === 1 ? path[0]! : null);
+    const p = this.paths;
+    this.keys = {
+      ts: key(p.ts),
+      model: key(p.model),
+      model_version: key(p.model_version),
+      request_id: key(p.request_id),
+      features: key(p.features),
+      prediction: key(p.prediction),
+      confidence: key(p.confidence),
+      probabilities: key(p.probabilities),
+      label: key(p.label),
+      latency_ms: key(p.latency_ms),
+      status: key(p.status),
+      error: key(p.error),
+    };
     this.segmentNames = [...model.segments];
     this.segmentPaths = this.segmentNames.map(compilePath);
   }
@@ -234,15 +269,17 @@ export class RecordMapper {
 
   map(root: object, line: string, readTimeMs: number): ParseResult {
     const p = this.paths;
+    const k = this.keys;
+    const obj = root as Record<string, unknown>;
     const names = this.names;
     this.pending.clear();
-    const rawTs = readPath(root, p.ts);
+    const rawTs = (k.ts !== null ? own(obj[k.ts]) : readPath(root, p.ts));
     const hasTs = rawTs !== undefined && rawTs !== null;
     const ts = hasTs ? parseTimestamp(rawTs) : readTimeMs;
     // A rejection keeps the line's own time when it had a usable one, so it lands in the right window.
     const eventTs = hasTs && ts === ts ? ts : null;
 
-    const rawModel = readPath(root, p.model);
+    const rawModel = (k.model !== null ? own(obj[k.model]) : readPath(root, p.model));
     if (rawModel !== undefined && rawModel !== null && toClass(rawModel) !== this.model) {
       return reject('unknown_model', `${names.model}: expected "${this.model}", got ${describe(rawModel)}`, line, eventTs);
     }
@@ -250,7 +287,7 @@ export class RecordMapper {
       return reject('bad_timestamp', `${names.ts}: expected an RFC 3339 time or epoch number, got ${describe(rawTs)}`, line, null);
     }
 
-    const rawPrediction = readPath(root, p.prediction);
+    const rawPrediction = (k.prediction !== null ? own(obj[k.prediction]) : readPath(root, p.prediction));
     if (rawPrediction === undefined || rawPrediction === null) {
       return reject('missing_field', `${names.prediction}: required field is missing`, line, eventTs);
     }
@@ -258,7 +295,7 @@ export class RecordMapper {
     if (typeof prediction === 'object') return reject(prediction.reason, prediction.detail, line, eventTs);
 
     let features: Record<string, FeatureValue> = {};
-    const rawFeatures = readPath(root, p.features);
+    const rawFeatures = (k.features !== null ? own(obj[k.features]) : readPath(root, p.features));
     if (rawFeatures !== undefined && rawFeatures !== null) {
       if (typeof rawFeatures !== 'object' || Array.isArray(rawFeatures)) {
         return wrongType(names.features, 'an object', rawFeatures, line, eventTs);
@@ -273,29 +310,34 @@ export class RecordMapper {
     let probabilities: Record<string, number> | null = null;
     let bestProbability: number | null = null;
     let predictedProbability: number | null = null;
-    const rawProbabilities = readPath(root, p.probabilities);
+    const rawProbabilities = (k.probabilities !== null ? own(obj[k.probabilities]) : readPath(root, p.probabilities));
     if (rawProbabilities !== undefined && rawProbabilities !== null) {
       if (typeof rawProbabilities !== 'object' || Array.isArray(rawProbabilities)) {
         return wrongType(names.probabilities, 'an object of numbers', rawProbabilities, line, eventTs);
       }
-      probabilities = {};
       const predictedKey = String(prediction);
       const src = rawProbabilities as Record<string, unknown>;
+      let skipped = false;
       for (const key in src) {
         const v = src[key];
         // A CSV row with an empty probability cell has no figure for that class, not a wrong one.
-        if (v === null || key === '__proto__') continue;
+        if (v === null || key === '__proto__') {
+          skipped = true;
+          continue;
+        }
         if (typeof v !== 'number') {
           return wrongType(`${names.probabilities}.${key}`, NUMBER_EXPECTED, v, line, eventTs);
         }
-        probabilities[key] = v;
         if (v === v && (bestProbability === null || v > bestProbability)) bestProbability = v;
         if (key === predictedKey) predictedProbability = v;
       }
+      // The object is the caller's own (fresh from JSON.parse or a CSV row), so it is kept as it
+      // is unless something has to be left out.
+      probabilities = skipped ? numbersOnly(src) : (src as Record<string, number>);
     }
 
     let confidence: number | null = null;
-    const rawConfidence = readPath(root, p.confidence);
+    const rawConfidence = (k.confidence !== null ? own(obj[k.confidence]) : readPath(root, p.confidence));
     if (rawConfidence !== undefined && rawConfidence !== null) {
       const n = toNumber(rawConfidence);
       if (n === undefined) return wrongType(names.confidence, NUMBER_EXPECTED, rawConfidence, line, eventTs);
@@ -305,7 +347,7 @@ export class RecordMapper {
     }
 
     let label: string | number | null = null;
-    const rawLabel = readPath(root, p.label);
+    const rawLabel = (k.label !== null ? own(obj[k.label]) : readPath(root, p.label));
     if (rawLabel !== undefined && rawLabel !== null) {
       const l = this.target('label', rawLabel);
       if (typeof l === 'object') return reject(l.reason, l.detail, line, eventTs);
@@ -313,20 +355,20 @@ export class RecordMapper {
     }
 
     let latencyMs: number | null = null;
-    const rawLatency = readPath(root, p.latency_ms);
+    const rawLatency = (k.latency_ms !== null ? own(obj[k.latency_ms]) : readPath(root, p.latency_ms));
     if (rawLatency !== undefined && rawLatency !== null) {
       const n = toNumber(rawLatency);
       if (n === undefined) return wrongType(names.latency_ms, NUMBER_EXPECTED, rawLatency, line, eventTs);
       latencyMs = n;
     }
 
-    const rawVersion = readPath(root, p.model_version);
+    const rawVersion = (k.model_version !== null ? own(obj[k.model_version]) : readPath(root, p.model_version));
     const modelVersion = toText(rawVersion);
     if (modelVersion === undefined) return this.notText('model_version', rawVersion, line, eventTs);
-    const rawRequestId = readPath(root, p.request_id);
+    const rawRequestId = (k.request_id !== null ? own(obj[k.request_id]) : readPath(root, p.request_id));
     const requestId = toText(rawRequestId);
     if (requestId === undefined) return this.notText('request_id', rawRequestId, line, eventTs);
-    const rawStatus = readPath(root, p.status);
+    const rawStatus = (k.status !== null ? own(obj[k.status]) : readPath(root, p.status));
     const status = toText(rawStatus);
     if (status === undefined) return this.notText('status', rawStatus, line, eventTs);
 
@@ -354,7 +396,7 @@ export class RecordMapper {
       label,
       latencyMs,
       status,
-      error: toErrorText(readPath(root, p.error)),
+      error: toErrorText(k.error !== null ? own(obj[k.error]) : readPath(root, p.error)),
       segments,
     };
     return { ok: true, record };

@@ -29,12 +29,14 @@ class ModelPipeline {
   private readonly parsers = new Map<string, LineParser>();
   /** Records and rejections since the last commit. */
   pending = 0;
+  /** The time of reading for this batch of lines (one clock read per batch, not per line). */
+  readTime = 0;
 
   constructor(
     readonly model: ModelConfig,
     config: AgentConfig,
     store: AgentStore,
-    private readonly now: () => number,
+    now: () => number,
     private readonly log: Logger,
   ) {
     this.types = new FeatureTypes(model.features, model.infer_features, store.loadFeatureTypes(model.name));
@@ -52,7 +54,7 @@ class ModelPipeline {
             example: '',
             ts: null,
           },
-          this.now(),
+          this.readTime,
         );
       },
       notice: (kind, file, detail) => {
@@ -95,7 +97,7 @@ class ModelPipeline {
       parser.setHeader(text);
       return;
     }
-    const now = this.now();
+    const now = this.readTime;
     const res = parser.parse(text, now);
     this.pending++;
     if (res.ok) this.windows.add(res.record, now);
@@ -161,6 +163,7 @@ export class Agent {
     }
     let bytes = 0;
     for (const p of this.pipelines) {
+      p.readTime = now;
       bytes += p.tailer.read(maxBytes);
       p.windows.advance(this.now());
     }

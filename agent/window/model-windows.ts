@@ -24,6 +24,8 @@ export class ModelWindows {
   private readonly open = new Map<string, WindowProfile>();
   private readonly dirty = new Set<string>();
   private closed: WindowProfile[] = [];
+  /** The open, dirty window the previous record went to. */
+  private last: WindowProfile | null = null;
   private readonly windowMs: number;
   private readonly latenessMs: number;
   private readonly profileOptions: ProfileOptions;
@@ -51,18 +53,23 @@ export class ModelWindows {
   add(r: InferenceRecord, now: number): void {
     const c = this.counters;
     const start = windowStart(r.ts, this.windowMs);
-    const key = keyOf(r.modelVersion, start);
-    let p = this.open.get(key);
-    if (!p) {
-      if (this.isClosed(start)) {
-        c.late++;
-        this.current(r.modelVersion, now).addLate(1);
-        return;
+    let p = this.last;
+    // Consecutive records nearly always share a window: skip building its key and the map lookup.
+    if (p === null || p.start !== start || p.modelVersion !== r.modelVersion) {
+      const key = keyOf(r.modelVersion, start);
+      p = this.open.get(key) ?? null;
+      if (!p) {
+        if (this.isClosed(start)) {
+          c.late++;
+          this.current(r.modelVersion, now).addLate(1);
+          return;
+        }
+        p = this.create(r.modelVersion, start);
       }
-      p = this.create(r.modelVersion, start);
+      this.dirty.add(key);
+      this.last = p;
     }
     p.add(r);
-    this.dirty.add(key);
     c.accepted++;
     c.lastVersion = r.modelVersion;
     c.lastRecordAt = now;
@@ -115,6 +122,8 @@ export class ModelWindows {
       if (p) open.push(this.stored(p, 'open', null));
     }
     this.dirty.clear();
+    // The cached window is clean now: the next record for it must mark it dirty again.
+    this.last = null;
     const closed = this.closed.map((p) => this.stored(p, 'closed', now));
     this.closed = [];
     return { open, closed };
@@ -143,6 +152,7 @@ export class ModelWindows {
   }
 
   private closeWindow(key: string, p: WindowProfile): void {
+    if (p === this.last) this.last = null;
     this.open.delete(key);
     this.dirty.delete(key);
     this.closed.push(p);

@@ -3,58 +3,18 @@ import { describe, expect, it } from 'vitest';
 import type { FieldMapping, ModelConfig } from '../../agent/config/types.js';
 import { csvCellValue, splitCsvLine } from '../../agent/records/csv.js';
 import { FeatureTypes, createLineParser, type InferenceRecord, type Rejection } from '../../agent/records/index.js';
+import { DEFAULT_FIELDS, testModel } from '../helpers/config.js';
+import { READ_MS, acceptLine, parserFor, refuseLine } from './helpers.js';
 
-const READ_MS = 1_700_000_000_000;
 const SEED = 4180;
 
-const DEFAULT_FIELDS: FieldMapping = {
-  ts: 'ts',
-  model: 'model',
-  model_version: 'model_version',
-  request_id: 'request_id',
-  features: 'features',
-  prediction: 'prediction',
-  confidence: 'confidence',
-  probabilities: 'probabilities',
-  label: 'label',
-  latency_ms: 'latency_ms',
-  status: 'status',
-  error: 'error',
-};
-
 function setup(header: string, over: Partial<ModelConfig> = {}) {
-  const model: ModelConfig = {
-    name: 'churn',
-    task: 'classification',
-    logs: ['/logs/*.csv'],
-    format: 'csv',
-    csv: { delimiter: ',' },
-    window_ms: 60_000,
-    allowed_lateness_ms: 0,
-    start_position: 'start',
-    max_line_bytes: 1 << 20,
-    categorical_cap: 256,
-    segment_cap: 64,
-    fields: DEFAULT_FIELDS,
-    features: {},
-    infer_features: true,
-    segments: [],
-    ...over,
-  };
-  const types = new FeatureTypes(model.features, model.infer_features);
-  const parser = createLineParser(model, types);
+  const model = testModel({ name: 'churn', logs: ['/logs/*.csv'], format: 'csv', allowed_lateness_ms: 0, ...over });
+  const { types, parser } = parserFor(model);
   expect(parser.needsHeader).toBe(true);
   parser.setHeader(header);
-  const accept = (row: string): InferenceRecord => {
-    const r = parser.parse(row, READ_MS);
-    if (!r.ok) throw new Error(JSON.stringify(r.rejection));
-    return r.record;
-  };
-  const refuse = (row: string): Rejection => {
-    const r = parser.parse(row, READ_MS);
-    if (r.ok) throw new Error(JSON.stringify(r.record));
-    return r.rejection;
-  };
+  const accept = (row: string): InferenceRecord => acceptLine(parser, row);
+  const refuse = (row: string): Rejection => refuseLine(parser, row);
   return { parser, types, accept, refuse };
 }
 
@@ -170,23 +130,7 @@ describe('CSV rows', () => {
   });
 
   it('rejects rows until a header is read, and rows after a broken header', () => {
-    const model: ModelConfig = {
-      name: 'm',
-      task: 'classification',
-      logs: [],
-      format: 'csv',
-      csv: { delimiter: ',' },
-      window_ms: 60_000,
-      allowed_lateness_ms: 0,
-      start_position: 'start',
-      max_line_bytes: 1024,
-      categorical_cap: 256,
-      segment_cap: 64,
-      fields: DEFAULT_FIELDS,
-      features: {},
-      infer_features: true,
-      segments: [],
-    };
+    const model = testModel({ name: 'm', logs: [], format: 'csv', allowed_lateness_ms: 0, max_line_bytes: 1024 });
     const parser = createLineParser(model, new FeatureTypes({}, true));
     const before = parser.parse('a,b', READ_MS);
     expect(!before.ok && before.rejection.reason).toBe('unparseable');

@@ -1,59 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { FeatureType, ModelConfig } from '../../agent/config/types.js';
-import { FeatureTypes, createLineParser, parseNumber, type InferenceRecord, type Rejection } from '../../agent/records/index.js';
-
-const READ_MS = 1_700_000_000_000;
-
-function modelConfig(features: Record<string, FeatureType>, infer: boolean): ModelConfig {
-  return {
-    name: 'm',
-    task: 'classification',
-    logs: ['/logs/*.jsonl'],
-    format: 'jsonl',
-    csv: { delimiter: ',' },
-    window_ms: 60_000,
-    allowed_lateness_ms: 0,
-    start_position: 'start',
-    max_line_bytes: 1 << 20,
-    categorical_cap: 256,
-    segment_cap: 64,
-    fields: {
-      ts: 'ts',
-      model: 'model',
-      model_version: 'model_version',
-      request_id: 'request_id',
-      features: 'features',
-      prediction: 'prediction',
-      confidence: 'confidence',
-      probabilities: 'probabilities',
-      label: 'label',
-      latency_ms: 'latency_ms',
-      status: 'status',
-      error: 'error',
-    },
-    features,
-    infer_features: infer,
-    segments: [],
-  };
-}
+import type { FeatureType } from '../../agent/config/types.js';
+import { FeatureTypes, parseNumber, type InferenceRecord } from '../../agent/records/index.js';
+import { testModel } from '../helpers/config.js';
+import { READ_MS, acceptLine, parserFor, refuseLine } from './helpers.js';
 
 function setup(declared: Record<string, FeatureType> = {}, infer = true) {
-  const model = modelConfig(declared, infer);
-  const types = new FeatureTypes(model.features, model.infer_features);
-  const parser = createLineParser(model, types);
-  const parse = (features: unknown, extra: Record<string, unknown> = {}) =>
-    parser.parse(JSON.stringify({ prediction: 'p', features, ...extra }), READ_MS);
-  const accept = (features: unknown, extra?: Record<string, unknown>): InferenceRecord['features'] => {
-    const r = parse(features, extra);
-    if (!r.ok) throw new Error(JSON.stringify(r.rejection));
-    return r.record.features;
-  };
-  const refuse = (features: unknown, extra?: Record<string, unknown>): Rejection => {
-    const r = parse(features, extra);
-    if (r.ok) throw new Error(JSON.stringify(r.record));
-    return r.rejection;
-  };
+  const { types, parser } = parserFor(
+    testModel({ name: 'm', logs: ['/logs/*.jsonl'], features: declared, infer_features: infer, allowed_lateness_ms: 0 }),
+  );
+  const line = (features: unknown, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ prediction: 'p', features, ...extra });
+  const accept = (features: unknown, extra?: Record<string, unknown>): InferenceRecord['features'] =>
+    acceptLine(parser, line(features, extra)).features;
+  const refuse = (features: unknown, extra?: Record<string, unknown>) => refuseLine(parser, line(features, extra));
   return { types, parser, accept, refuse };
 }
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../agent/config/types.js';
 import { FeatureTypes, createLineParser } from '../../agent/records/index.js';
 import { generateLines, resolveOptions, type GenOptions } from '../../scripts/gen-logs.js';
+import { testModel } from '../helpers/config.js';
 
 const CASES: GenOptions[] = [
   { records: 3000, malformedRate: 0.1, seed: 11 },
@@ -16,36 +17,15 @@ const CASES: GenOptions[] = [
 
 function modelFor(opts: GenOptions): ModelConfig {
   const o = resolveOptions(opts);
-  return {
+  return testModel({
     name: o.model,
     task: o.task,
     logs: [],
     format: o.format,
-    csv: { delimiter: ',' },
-    window_ms: 60_000,
     allowed_lateness_ms: 0,
-    start_position: 'start',
     max_line_bytes: 1 << 22,
-    categorical_cap: 256,
-    segment_cap: 64,
-    fields: {
-      ts: 'ts',
-      model: 'model',
-      model_version: 'model_version',
-      request_id: 'request_id',
-      features: 'features',
-      prediction: 'prediction',
-      confidence: 'confidence',
-      probabilities: 'probabilities',
-      label: 'label',
-      latency_ms: 'latency_ms',
-      status: 'status',
-      error: 'error',
-    },
-    features: {},
-    infer_features: true,
     segments: ['features.region'],
-  };
+  });
 }
 
 describe('agreement with the log generator', () => {

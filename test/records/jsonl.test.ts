@@ -1,74 +1,24 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FieldMapping, ModelConfig } from '../../agent/config/types.js';
-import {
-  FeatureTypes,
-  REJECT_REASONS,
-  createLineParser,
-  type InferenceRecord,
-  type Rejection,
-} from '../../agent/records/index.js';
-
-const READ_MS = 1_700_000_000_000;
-
-const DEFAULT_FIELDS: FieldMapping = {
-  ts: 'ts',
-  model: 'model',
-  model_version: 'model_version',
-  request_id: 'request_id',
-  features: 'features',
-  prediction: 'prediction',
-  confidence: 'confidence',
-  probabilities: 'probabilities',
-  label: 'label',
-  latency_ms: 'latency_ms',
-  status: 'status',
-  error: 'error',
-};
-
-function modelConfig(over: Partial<ModelConfig> = {}): ModelConfig {
-  return {
-    name: 'churn',
-    task: 'classification',
-    logs: ['/var/log/churn/*.jsonl'],
-    format: 'jsonl',
-    csv: { delimiter: ',' },
-    window_ms: 60_000,
-    allowed_lateness_ms: 30_000,
-    start_position: 'start',
-    max_line_bytes: 1 << 20,
-    categorical_cap: 256,
-    segment_cap: 64,
-    fields: DEFAULT_FIELDS,
-    features: {},
-    infer_features: true,
-    segments: [],
-    ...over,
-  };
-}
+import { REJECT_REASONS, type InferenceRecord, type Rejection } from '../../agent/records/index.js';
+import { DEFAULT_FIELDS, testModel } from '../helpers/config.js';
+import { READ_MS, acceptLine, parserFor, refuseLine, type LineParser } from './helpers.js';
 
 function setup(over: Partial<ModelConfig> = {}, known?: Record<string, 'numeric' | 'categorical'>) {
-  const model = modelConfig(over);
-  const types = new FeatureTypes(model.features, model.infer_features, known);
-  return { types, parser: createLineParser(model, types) };
+  return parserFor(testModel({ name: 'churn', logs: ['/var/log/churn/*.jsonl'], allowed_lateness_ms: 30_000, ...over }), known);
 }
-
-type Parser = ReturnType<typeof setup>['parser'];
 
 function line(obj: unknown): string {
   return typeof obj === 'string' ? obj : JSON.stringify(obj);
 }
 
-function accept(parser: Parser, obj: unknown): InferenceRecord {
-  const result = parser.parse(line(obj), READ_MS);
-  if (!result.ok) throw new Error(`expected a record, got ${JSON.stringify(result.rejection)}`);
-  return result.record;
+function accept(parser: LineParser, obj: unknown): InferenceRecord {
+  return acceptLine(parser, line(obj));
 }
 
-function refuse(parser: Parser, obj: unknown): Rejection {
-  const result = parser.parse(line(obj), READ_MS);
-  if (result.ok) throw new Error(`expected a rejection, got ${JSON.stringify(result.record)}`);
-  return result.rejection;
+function refuse(parser: LineParser, obj: unknown): Rejection {
+  return refuseLine(parser, line(obj));
 }
 
 describe('JSONL record', () => {

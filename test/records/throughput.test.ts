@@ -4,43 +4,15 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../agent/config/types.js';
 import { FeatureTypes, createLineParser } from '../../agent/records/index.js';
+import { testModel } from '../helpers/config.js';
+import { READ_MS } from './helpers.js';
 
 const LINES = 100_000;
 const NUMERIC = 16;
 const CATEGORICAL = 4;
-const READ_MS = 1_700_000_000_000;
 
 function modelConfig(format: 'jsonl' | 'csv'): ModelConfig {
-  return {
-    name: 'ranker',
-    task: 'classification',
-    logs: ['/logs/*'],
-    format,
-    csv: { delimiter: ',' },
-    window_ms: 60_000,
-    allowed_lateness_ms: 0,
-    start_position: 'start',
-    max_line_bytes: 1 << 20,
-    categorical_cap: 256,
-    segment_cap: 64,
-    fields: {
-      ts: 'ts',
-      model: 'model',
-      model_version: 'model_version',
-      request_id: 'request_id',
-      features: 'features',
-      prediction: 'prediction',
-      confidence: 'confidence',
-      probabilities: 'probabilities',
-      label: 'label',
-      latency_ms: 'latency_ms',
-      status: 'status',
-      error: 'error',
-    },
-    features: {},
-    infer_features: true,
-    segments: ['features.c0'],
-  };
+  return testModel({ name: 'ranker', logs: ['/logs/*'], format, allowed_lateness_ms: 0, segments: ['features.c0'] });
 }
 
 /** Deterministic pseudo-random numbers, so every run parses the same lines. */

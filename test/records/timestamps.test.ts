@@ -1,43 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../../agent/config/types.js';
-import { FeatureTypes, createLineParser, parseTimestamp } from '../../agent/records/index.js';
+import { parseTimestamp } from '../../agent/records/index.js';
+import { testModel } from '../helpers/config.js';
+import { READ_MS, parserFor } from './helpers.js';
 
-const READ_MS = 1_700_000_000_000;
 const SEED = 20240301;
-
-function modelConfig(): ModelConfig {
-  return {
-    name: 'm',
-    task: 'regression',
-    logs: ['/logs/*.jsonl'],
-    format: 'jsonl',
-    csv: { delimiter: ',' },
-    window_ms: 60_000,
-    allowed_lateness_ms: 0,
-    start_position: 'start',
-    max_line_bytes: 1 << 20,
-    categorical_cap: 256,
-    segment_cap: 64,
-    fields: {
-      ts: 'ts',
-      model: 'model',
-      model_version: 'model_version',
-      request_id: 'request_id',
-      features: 'features',
-      prediction: 'prediction',
-      confidence: 'confidence',
-      probabilities: 'probabilities',
-      label: 'label',
-      latency_ms: 'latency_ms',
-      status: 'status',
-      error: 'error',
-    },
-    features: {},
-    infer_features: true,
-    segments: [],
-  };
-}
 
 describe('parseTimestamp', () => {
   it('reads RFC 3339 with fractions and offsets on the fast path', () => {
@@ -106,8 +73,7 @@ describe('parseTimestamp', () => {
 });
 
 describe('ts field', () => {
-  const types = new FeatureTypes({}, true);
-  const parser = createLineParser(modelConfig(), types);
+  const { parser } = parserFor(testModel({ name: 'm', task: 'regression', logs: ['/logs/*.jsonl'], allowed_lateness_ms: 0 }));
 
   it('uses the time of reading when ts is missing or null', () => {
     for (const text of ['{"prediction": 1}', '{"prediction": 1, "ts": null}']) {

@@ -57,6 +57,21 @@ interface WindowRow {
   profile: Buffer;
 }
 
+interface FileRow {
+  model: string;
+  key: string;
+  path: string;
+  head_hash: string;
+  head_len: number;
+  offset: number;
+  size: number;
+  done: number;
+}
+
+function toCheckpoint(r: FileRow): FileCheckpoint {
+  return { key: r.key, path: r.path, headHash: r.head_hash, headLen: r.head_len, offset: r.offset, size: r.size, done: r.done === 1 };
+}
+
 function toWindow(r: WindowRow): StoredWindow {
   return {
     model: r.model,
@@ -146,18 +161,7 @@ export class AgentStore {
   }
 
   loadCheckpoints(model: string): FileCheckpoint[] {
-    const rows = this.db
-      .prepare(`SELECT key, path, head_hash, head_len, offset, size, done FROM files WHERE model = ?`)
-      .all(model) as Array<{ key: string; path: string; head_hash: string; head_len: number; offset: number; size: number; done: number }>;
-    return rows.map((r) => ({
-      key: r.key,
-      path: r.path,
-      headHash: r.head_hash,
-      headLen: r.head_len,
-      offset: r.offset,
-      size: r.size,
-      done: r.done === 1,
-    }));
+    return (this.db.prepare(`SELECT * FROM files WHERE model = ?`).all(model) as FileRow[]).map(toCheckpoint);
   }
 
   loadOpenWindows(model: string): StoredWindow[] {
@@ -278,19 +282,8 @@ export class AgentStore {
   }
 
   allFiles(): Array<FileCheckpoint & { model: string }> {
-    const rows = this.db
-      .prepare(`SELECT model, key, path, head_hash, head_len, offset, size, done FROM files ORDER BY model, path`)
-      .all() as Array<{ model: string; key: string; path: string; head_hash: string; head_len: number; offset: number; size: number; done: number }>;
-    return rows.map((r) => ({
-      model: r.model,
-      key: r.key,
-      path: r.path,
-      headHash: r.head_hash,
-      headLen: r.head_len,
-      offset: r.offset,
-      size: r.size,
-      done: r.done === 1,
-    }));
+    const rows = this.db.prepare(`SELECT * FROM files ORDER BY model, path`).all() as FileRow[];
+    return rows.map((r) => ({ model: r.model, ...toCheckpoint(r) }));
   }
 
   close(): void {

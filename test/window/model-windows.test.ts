@@ -120,3 +120,34 @@ describe('nasty input through the whole agent', () => {
     }
   });
 });
+
+describe('shutdown', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-shutdown-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  for (const closeOnShutdown of [false, true]) {
+    it(`keeps open windows open for the restart, or closes them when configured (${closeOnShutdown})`, async () => {
+      const { runUntilStopped } = await import('../../agent/runtime/index.js');
+      const logs = path.join(dir, `logs-${closeOnShutdown}`);
+      fs.mkdirSync(logs);
+      fs.writeFileSync(path.join(logs, 'a.jsonl'), `{"ts": ${NOW - 1000}, "prediction": "a"}\n`);
+      const config = testConfig(path.join(dir, `data-${closeOnShutdown}`), [testModel({ logs: [path.join(logs, '*.jsonl')] })], {
+        close_windows_on_shutdown: closeOnShutdown,
+        poll_interval_ms: 5,
+      });
+      const agent = Agent.open(config, { now: () => NOW });
+      const stop = new AbortController();
+      const running = runUntilStopped(agent, { signal: stop.signal });
+      await new Promise((r) => setTimeout(r, 50));
+      stop.abort();
+      await running;
+      const store = AgentStore.openForReading(config.data_dir);
+      try {
+        expect(store.windowCounts('fraud')).toEqual(closeOnShutdown ? { open: 0, closed: 1 } : { open: 1, closed: 0 });
+        expect(store.loadCounters('fraud')!.accepted).toBe(1);
+      } finally {
+        store.close();
+      }
+    });
+  }
+});

@@ -198,6 +198,11 @@ interface TargetProblem {
 }
 const NUMBER_EXPECTED = 'a number';
 
+/** An object with one entry per field of the mapping. */
+function mapFields<T>(fields: Array<keyof FieldMapping>, value: (name: keyof FieldMapping) => T): { [K in keyof FieldMapping]: T } {
+  return Object.fromEntries(fields.map((name) => [name, value(name)])) as { [K in keyof FieldMapping]: T };
+}
+
 /** One model's compiled field mapping. Not shared between models; parse calls must not overlap. */
 export class RecordMapper {
   private readonly model: string;
@@ -221,36 +226,12 @@ export class RecordMapper {
     this.classification = model.task === 'classification';
     this.names = { ...model.fields };
     const f = model.fields;
-    this.paths = {
-      ts: compilePath(f.ts),
-      model: compilePath(f.model),
-      model_version: compilePath(f.model_version),
-      request_id: compilePath(f.request_id),
-      features: compilePath(f.features),
-      prediction: compilePath(f.prediction),
-      confidence: compilePath(f.confidence),
-      probabilities: compilePath(f.probabilities),
-      label: compilePath(f.label),
-      latency_ms: compilePath(f.latency_ms),
-      status: compilePath(f.status),
-      error: compilePath(f.error),
-    };
-    const key = (path: Path): string | null => (path.length === 1 ? path[0]! : null);
-    const p = this.paths;
-    this.keys = {
-      ts: key(p.ts),
-      model: key(p.model),
-      model_version: key(p.model_version),
-      request_id: key(p.request_id),
-      features: key(p.features),
-      prediction: key(p.prediction),
-      confidence: key(p.confidence),
-      probabilities: key(p.probabilities),
-      label: key(p.label),
-      latency_ms: key(p.latency_ms),
-      status: key(p.status),
-      error: key(p.error),
-    };
+    const fields = Object.keys(f) as Array<keyof FieldMapping>;
+    this.paths = mapFields(fields, (name) => compilePath(f[name]));
+    this.keys = mapFields(fields, (name) => {
+      const path = this.paths[name];
+      return path.length === 1 ? path[0]! : null;
+    });
     this.segmentNames = [...model.segments];
     this.segmentPaths = this.segmentNames.map(compilePath);
   }

@@ -265,9 +265,20 @@ export class TDigest {
     // Binds only for huge counts (weights of 5+ bytes) or means beyond the float32 range. At
     // delta <= 2 one k unit spans all of q, so a single centroid is left before the loop ends.
     const budget = maxWireBytes(this.compression) - WIRE_HEADER_BYTES;
-    for (let delta = this.compression * 0.8; delta > 1 && this.payloadBytes() > budget; delta *= 0.8) {
+    for (let delta = this.compression * 0.8; delta > 1 && !this.fitsWire(budget); delta *= 0.8) {
       this.compress(bx, null, 0, delta);
     }
+  }
+
+  /**
+   * Whether the centroids encode within `budget` bytes. A cheap upper bound decides the usual case
+   * (float32 means take at most 5 bytes, a weight at most the varint length of the total), so the
+   * exact size is only computed for very large counts or extreme values.
+   */
+  private fitsWire(budget: number): boolean {
+    const float32 = Math.abs(this.lo) < FLOAT32_SAFE && Math.abs(this.hi) < FLOAT32_SAFE;
+    if (float32 && this.size * (5 + varintLength(this.total)) <= budget) return true;
+    return this.payloadBytes() <= budget;
   }
 
   /**
@@ -380,6 +391,16 @@ export class TDigest {
 }
 
 /** A mean outside the float32 range stays float64 (and the wire then carries float64 means). */
+/** Below this magnitude every mean rounds to a finite float32 (the largest is about 3.4028e38). */
+const FLOAT32_SAFE = 3.4e38;
+
+/** Bytes of the LEB128 varint of a non-negative integer. */
+function varintLength(v: number): number {
+  let n = 1;
+  for (; v >= 128; v = Math.floor(v / 128)) n++;
+  return n;
+}
+
 function roundMean(m: number): number {
   const f = Math.fround(m);
   return f - f === 0 ? f + 0 : m; // + 0: a tiny negative mean rounds to -0, keep keys ascending

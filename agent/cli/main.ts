@@ -1,6 +1,7 @@
 // edgewatch-agent's command line. Exit codes: 0 ok, 2 bad config or usage, 1 runtime failure.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadAgentConfig } from '../config/index.js';
+import { analyze, driftFound, DRIFT_EXIT_CODE, formatReport } from './analyze.js';
 import type { AgentConfig } from '../config/types.js';
 import { AgentError } from '../errors.js';
 import { createLogger, type Level } from '../log.js';
@@ -20,9 +21,12 @@ Usage:
       Records accepted/rejected/late per model, windows, and every followed file's offset.
   edgewatch-agent windows --config FILE --model NAME [--json] [--from T] [--to T] [--rollups]
       Closed window profiles, one JSON object per line (T: RFC 3339 or epoch ms).
+  edgewatch-agent analyze --config FILE --model NAME --baseline REF --current CUR [--json] [--fail-on-drift]
+      Drift of CUR against REF (files in the model's log format), no daemon, no database.
+      --fail-on-drift: exit 3 when the data, the predictions or the labels drifted.
   edgewatch-agent --version | --help
 
-Exit codes: 0 ok, 2 bad configuration or usage, 1 runtime failure.
+Exit codes: 0 ok, 2 bad configuration or usage, 1 runtime failure, 3 drift found (analyze --fail-on-drift).
 Docs: README.md (configuration, record format), docs/errors.md (EW_ERR_* codes).`;
 
 interface Io {
@@ -70,6 +74,9 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     from: { type: 'string' },
     to: { type: 'string' },
     rollups: { type: 'boolean' },
+    baseline: { type: 'string' },
+    current: { type: 'string' },
+    'fail-on-drift': { type: 'boolean' },
     'log-level': { type: 'string' },
   });
   const configPath = opts.config;
@@ -81,8 +88,10 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return status(loadAgentConfig(configPath), opts.json === true, io);
     case 'windows':
       return windows(loadAgentConfig(configPath), opts, io);
+    case 'analyze':
+      return analyzeCommand(loadAgentConfig(configPath), opts, io);
     default:
-      throw new AgentError('EW_ERR_USAGE', `unknown command "${command}"; commands: run, status, windows (see --help)`);
+      throw new AgentError('EW_ERR_USAGE', `unknown command "${command}"; commands: run, status, windows, analyze (see --help)`);
   }
 }
 
@@ -157,6 +166,17 @@ function windows(config: AgentConfig, opts: Parsed, io: Io): number {
   } finally {
     store.close();
   }
+}
+
+function analyzeCommand(config: AgentConfig, opts: Parsed, io: Io): number {
+  const need = (flag: 'model' | 'baseline' | 'current'): string => {
+    const v = opts[flag];
+    if (typeof v !== 'string') throw new AgentError('EW_ERR_USAGE', `analyze: --${flag} is required`);
+    return v;
+  };
+  const report = analyze(config, { model: need('model'), baseline: need('baseline'), current: need('current') });
+  io.out(opts.json === true ? JSON.stringify(report) : formatReport(report));
+  return opts['fail-on-drift'] === true && driftFound(report) ? DRIFT_EXIT_CODE : 0;
 }
 
 function summaryLine(p: WindowProfile): string {

@@ -28,3 +28,5 @@ export {
   type ChiSquaredResult,
 } from './categorical.js';
 export { chiSquaredSf, gammaP, gammaQ, lnGamma } from './special.js';
+export { DEFAULT_DRIFT_RULE, type DriftMethod, type DriftRule } from './rule.js';
+export { compareProfiles, featureDrift, type CategoricalDrift, type DriftReport, type FeatureDrift, type NumericDrift } from './compare.js';

@@ -42,6 +42,20 @@ export class LineReader {
   }
 
   /**
+   * The held partial last line, for a reader of a finished file (batch mode), where a missing final
+   * newline does not mean more is coming. A tailer never calls this.
+   */
+  takePartial(): string | null {
+    if (!this.pending || this.skipping) return null;
+    let end = this.pending.length;
+    if (end > 0 && this.pending[end - 1] === 13) end--;
+    const text = this.pending.toString('utf8', 0, end);
+    this.offset += this.pending.length;
+    this.pending = null;
+    return text;
+  }
+
+  /**
    * Reads at most one chunk and hands out the complete lines in it.
    * Returns the number of bytes read (0 at the end of the file).
    */

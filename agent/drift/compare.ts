@@ -1,0 +1,128 @@
+// Compares a current profile with its baseline: every drift score per feature and for prediction
+// and label, the rule's verdict, the dataset share, and both sides' quality.
+import { CategoricalSummary, NumericSummary, type FeatureSummary, type QualityJson, type WindowProfile } from '../profile/index.js';
+import { categoricalSide, chiSquared, jensenShannonCategorical, newCategories, psiCategorical } from './categorical.js';
+import { jensenShannonNumeric, ksTwoSample, numericSide, psiNumeric, wassersteinNormalized } from './numeric.js';
+import { DEFAULT_DRIFT_RULE, decideCategorical, decideNumeric, type DriftMethod, type DriftRule } from './rule.js';
+
+export interface NumericDrift {
+  type: 'numeric';
+  count_ref: number;
+  count_cur: number;
+  psi: number;
+  ks: { statistic: number; p_value: number };
+  wasserstein: number;
+  js: number;
+  method: DriftMethod;
+  drift: boolean;
+}
+
+export interface CategoricalDrift {
+  type: 'categorical';
+  count_ref: number;
+  count_cur: number;
+  psi: number;
+  chi2: { statistic: number; dof: number; p_value: number };
+  js: number;
+  new_categories: string[];
+  method: DriftMethod;
+  drift: boolean;
+}
+
+export type FeatureDrift = NumericDrift | CategoricalDrift;
+
+export interface DriftReport {
+  dataset: { drift: boolean; share: number; drifted: string[] };
+  /** Features compared, ranked by how far past its threshold the deciding score is. */
+  features: Record<string, FeatureDrift>;
+  /** Features not compared, with why (no values on one side, or a different type). */
+  skipped: Record<string, string>;
+  prediction: FeatureDrift | null;
+  label: FeatureDrift | null;
+  quality: { baseline: QualityJson; current: QualityJson };
+}
+
+/** All scores for one summary pair, or the reason they cannot be compared. */
+export function featureDrift(base: FeatureSummary, cur: FeatureSummary, rule: DriftRule = DEFAULT_DRIFT_RULE): FeatureDrift | string {
+  if (base instanceof NumericSummary && cur instanceof NumericSummary) {
+    if (base.count === 0 || cur.count === 0) return 'no values on one side';
+    const b = numericSide(base);
+    const c = numericSide(cur);
+    const ks = ksTwoSample(b, c);
+    const wasserstein = wassersteinNormalized(b, c);
+    const scores = { count_ref: base.count, ks, wasserstein };
+    return {
+      type: 'numeric',
+      count_ref: base.count,
+      count_cur: cur.count,
+      psi: psiNumeric(b, c).psi,
+      ks,
+      wasserstein,
+      js: jensenShannonNumeric(b, c),
+      ...decideNumeric(scores, rule),
+    };
+  }
+  if (base instanceof CategoricalSummary && cur instanceof CategoricalSummary) {
+    const b = categoricalSide(base);
+    const c = categoricalSide(cur);
+    if (b.total === 0 || c.total === 0) return 'no values on one side';
+    const chi2 = chiSquared(b, c);
+    const js = jensenShannonCategorical(b, c);
+    return {
+      type: 'categorical',
+      count_ref: b.total,
+      count_cur: c.total,
+      psi: psiCategorical(b, c),
+      chi2,
+      js,
+      new_categories: newCategories(b, c),
+      ...decideCategorical({ count_ref: b.total, chi2, js }, rule),
+    };
+  }
+  return `numeric on one side and categorical on the other`;
+}
+
+/** How strongly the deciding score says drift: > 1 past the threshold, used to rank features. */
+function severity(d: FeatureDrift, rule: DriftRule): number {
+  switch (d.method) {
+    case 'ks':
+      return d.type === 'numeric' ? rule.ks_alpha / Math.max(d.ks.p_value, Number.MIN_VALUE) : 0;
+    case 'chi2':
+      return d.type === 'categorical' ? rule.chi2_alpha / Math.max(d.chi2.p_value, Number.MIN_VALUE) : 0;
+    case 'wasserstein':
+      return d.type === 'numeric' ? d.wasserstein / rule.wasserstein_threshold : 0;
+    case 'js':
+      return d.js / rule.js_threshold;
+  }
+}
+
+export function compareProfiles(base: WindowProfile, cur: WindowProfile, rule: DriftRule = DEFAULT_DRIFT_RULE): DriftReport {
+  const compared: Array<[string, FeatureDrift]> = [];
+  const skipped: Record<string, string> = {};
+  const names = new Set([...base.featureNames(), ...cur.featureNames()]);
+  for (const name of [...names].sort()) {
+    const b = base.feature(name);
+    const c = cur.feature(name);
+    if (!b || !c) {
+      skipped[name] = b ? 'not in the current data' : 'not in the baseline';
+      continue;
+    }
+    const d = featureDrift(b, c, rule);
+    if (typeof d === 'string') skipped[name] = d;
+    else compared.push([name, d]);
+  }
+  compared.sort((x, y) => severity(y[1], rule) - severity(x[1], rule) || (x[0] < y[0] ? -1 : 1));
+  const drifted = compared.filter(([, d]) => d.drift).map(([name]) => name);
+  const share = compared.length === 0 ? 0 : drifted.length / compared.length;
+  const orNull = (d: FeatureDrift | string): FeatureDrift | null => (typeof d === 'string' ? null : d);
+  const bj = base.toJSON();
+  const cj = cur.toJSON();
+  return {
+    dataset: { drift: compared.length > 0 && share >= rule.dataset_share, share, drifted },
+    features: Object.fromEntries(compared),
+    skipped,
+    prediction: orNull(featureDrift(base.prediction, cur.prediction, rule)),
+    label: orNull(featureDrift(base.label, cur.label, rule)),
+    quality: { baseline: bj.quality, current: cj.quality },
+  };
+}

@@ -1,0 +1,60 @@
+// Profiles a whole log file (JSONL or CSV, the model's mapping) into one profile, ignoring windows:
+// the reference and current sides of `analyze`, and later baselines built from a file.
+import fs from 'node:fs';
+import type { ModelConfig } from '../config/types.js';
+import { AgentError } from '../errors.js';
+import { WindowProfile } from '../profile/index.js';
+import { FeatureTypes, createLineParser } from '../records/index.js';
+import { LineReader, Scratch } from '../tail/line-reader.js';
+
+export interface FileProfile {
+  profile: WindowProfile;
+  lines: number;
+  bytes: number;
+}
+
+/**
+ * Reads `file` to its end. `types` is shared between the sides of a comparison so that a feature
+ * has one type on both. Rejected lines are counted in the profile as the agent counts them.
+ */
+export function profileFile(file: string, model: ModelConfig, types: FeatureTypes, version = 'file'): FileProfile {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    throw new AgentError('EW_ERR_USAGE', `cannot read ${file}: ${(err as Error).message}`);
+  }
+  const profile = new WindowProfile(
+    { model: model.name, modelVersion: version, start: 0, end: 0 },
+    { task: model.task, categoricalCap: model.categorical_cap, segmentCap: model.segment_cap, segmentPaths: model.segments },
+  );
+  const parser = createLineParser(model, types);
+  const reader = new LineReader(fd, 0, model.max_line_bytes, new Scratch(1 << 20));
+  let lines = 0;
+  const readTime = Date.now();
+  const line = (text: string, start: number) => {
+    if (text.trim() === '') return;
+    if (start === 0 && parser.needsHeader) return parser.setHeader(text);
+    lines++;
+    const r = parser.parse(text, readTime);
+    if (r.ok) profile.add(r.record);
+    else profile.addRejection(r.rejection);
+  };
+  try {
+    while (
+      reader.readChunk({
+        line,
+        tooLong: (_start, bytes) => {
+          lines++;
+          profile.addRejection({ reason: 'too_long', detail: `line of ${bytes} bytes is over max_line_size`, example: '', ts: null });
+        },
+      }) > 0
+    );
+    const start = reader.offset;
+    const last = reader.takePartial();
+    if (last !== null) line(last, start);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { profile, lines, bytes: reader.offset };
+}

@@ -1,0 +1,120 @@
+// `edgewatch-agent analyze`: batch drift between two files, through the command line.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../agent/cli/main.js';
+import { mulberry32, normal } from './prng.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-analyze-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const config = path.join(dir, 'agent.yaml');
+fs.writeFileSync(config, 'data_dir: ./data\nmodels:\n  - name: fraud\n    task: classification\n    logs: ["./logs/*.jsonl"]\n');
+
+interface Shape {
+  n: number;
+  seed: number;
+  shift?: number;
+  /** Share of category "a" (the rest split evenly between "b" and "c"). */
+  shareA?: number;
+  extra?: boolean;
+}
+
+/** x ~ N(shift, 1), c in {a, b, c}, prediction depends on x; labels on a third of the lines. */
+function writeData(name: string, s: Shape): string {
+  const rng = mulberry32(s.seed);
+  const lines: string[] = [];
+  for (let i = 0; i < s.n; i++) {
+    const x = normal(rng) + (s.shift ?? 0);
+    const u = rng();
+    const a = s.shareA ?? 1 / 3;
+    const c = u < a ? 'a' : u < a + (1 - a) / 2 ? 'b' : 'c';
+    const features: Record<string, number | string> = { x: +x.toFixed(4), c };
+    if (s.extra) features['z'] = i;
+    const prediction = x > 0.5 ? '1' : '0';
+    const label = i % 3 === 0 ? { label: rng() < 0.9 ? prediction : prediction === '1' ? '0' : '1' } : {};
+    lines.push(JSON.stringify({ ts: 1_767_225_600_000 + i, prediction, features, ...label }));
+  }
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, lines.join('\n')); // no final newline: batch mode reads the last line too
+  return file;
+}
+
+async function analyze(baseline: string, current: string, ...flags: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(['analyze', '--config', config, '--model', 'fraud', '--baseline', baseline, '--current', current, ...flags], {
+    out: (s) => (out += s + '\n'),
+    err: (s) => (err += s + '\n'),
+  });
+  return { code, out, err };
+}
+
+type Report = {
+  dataset: { drift: boolean; share: number; drifted: string[] };
+  features: Record<string, Record<string, unknown>>;
+  skipped: Record<string, string>;
+  prediction: Record<string, unknown> | null;
+  label: Record<string, unknown> | null;
+  quality: { baseline: Record<string, unknown>; current: Record<string, unknown> };
+  lines: { baseline: number; current: number };
+};
+
+describe('analyze', () => {
+  const ref = writeData('ref.jsonl', { n: 5_000, seed: 1 });
+
+  it('finds no drift between two samples of the same data, and exits 0 even with --fail-on-drift', async () => {
+    const same = writeData('same.jsonl', { n: 5_000, seed: 2 });
+    const r = await analyze(ref, same, '--json', '--fail-on-drift');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out) as Report;
+    expect(report.lines).toEqual({ baseline: 5_000, current: 5_000 });
+    expect(report.dataset).toEqual({ drift: false, share: 0, drifted: [] });
+    expect(report.features['x']).toMatchObject({ type: 'numeric', count_ref: 5_000, count_cur: 5_000, method: 'wasserstein', drift: false });
+    expect(report.features['c']).toMatchObject({ type: 'categorical', method: 'js', drift: false, new_categories: [] });
+    expect(report.prediction).toMatchObject({ type: 'categorical', drift: false });
+  });
+
+  it('finds a half-std shift and a category share change, ranks them, and exits 3 with --fail-on-drift', async () => {
+    const moved = writeData('moved.jsonl', { n: 5_000, seed: 3, shift: 0.5, shareA: 0.6 });
+    const r = await analyze(ref, moved, '--json', '--fail-on-drift');
+    expect(r.code).toBe(3);
+    const report = JSON.parse(r.out) as Report;
+    expect(report.dataset.drift).toBe(true);
+    expect(report.dataset.share).toBe(1);
+    const x = report.features['x']!;
+    expect(x['drift']).toBe(true);
+    expect(x['wasserstein']).toBeGreaterThan(0.4);
+    expect(x['wasserstein']).toBeLessThan(0.6);
+    expect((x['ks'] as { p_value: number }).p_value).toBeLessThan(1e-10);
+    expect(report.features['c']).toMatchObject({ drift: true });
+    expect(Object.keys(report.features)).toEqual(['x', 'c']); // most drifted first
+    expect(report.prediction).toMatchObject({ drift: true });
+    expect(report.quality.baseline).toHaveProperty('accuracy');
+    expect(report.quality.current).toHaveProperty('labelled');
+  });
+
+  it('lets the statistical tests decide with a small reference, and lists what it could not compare', async () => {
+    const small = writeData('small.jsonl', { n: 800, seed: 4 });
+    const extra = writeData('extra.jsonl', { n: 800, seed: 5, extra: true });
+    const report = JSON.parse((await analyze(small, extra, '--json')).out) as Report;
+    expect(report.features['x']).toMatchObject({ method: 'ks', drift: false });
+    expect(report.features['c']).toMatchObject({ method: 'chi2' });
+    expect((report.features['c']!['chi2'] as { dof: number }).dof).toBe(2);
+    expect(report.skipped).toEqual({ z: 'not in the baseline' });
+  });
+
+  it('prints a readable table without --json, and refuses a missing file or flag', async () => {
+    const r = await analyze(ref, ref);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('dataset drift: no');
+    expect(r.out).toMatch(/^x\s+numeric\s+ok/m);
+    expect((await analyze(ref, path.join(dir, 'missing.jsonl'))).code).toBe(2);
+    let err = '';
+    const code = await main(['analyze', '--config', config, '--model', 'fraud', '--baseline', ref], { out: () => {}, err: (s) => (err += s) });
+    expect(code).toBe(2);
+    expect(err).toContain('--current is required');
+  });
+});

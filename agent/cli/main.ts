@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadAgentConfig } from '../config/index.js';
 import { analyze, driftFound, DRIFT_EXIT_CODE, formatReport } from './analyze.js';
+import { baselineFromFile, exportBaseline, importBaseline } from './baseline.js';
 import type { AgentConfig } from '../config/types.js';
 import { AgentError } from '../errors.js';
 import { createLogger, type Level } from '../log.js';
@@ -21,6 +22,12 @@ Usage:
       Records accepted/rejected/late per model, windows, and every followed file's offset.
   edgewatch-agent windows --config FILE --model NAME [--json] [--from T] [--to T] [--rollups]
       Closed window profiles, one JSON object per line (T: RFC 3339 or epoch ms).
+  edgewatch-agent baseline --config FILE --model NAME --from DATA [--version V]
+      Profile reference data (the model's log format) into the baseline that closed windows are
+      compared with (of version V, else of every version without its own).
+  edgewatch-agent baseline --config FILE --model NAME --export OUT [--version V]
+  edgewatch-agent baseline --config FILE --import IN
+      Write / read a baseline as a versioned CBOR file, so one baseline serves a fleet.
   edgewatch-agent analyze --config FILE --model NAME --baseline REF --current CUR [--json] [--fail-on-drift]
       Drift of CUR against REF (files in the model's log format), no daemon, no database.
       --fail-on-drift: exit 3 when the data, the predictions or the labels drifted.
@@ -77,6 +84,9 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     baseline: { type: 'string' },
     current: { type: 'string' },
     'fail-on-drift': { type: 'boolean' },
+    version: { type: 'string' },
+    export: { type: 'string' },
+    import: { type: 'string' },
     'log-level': { type: 'string' },
   });
   const configPath = opts.config;
@@ -90,8 +100,10 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return windows(loadAgentConfig(configPath), opts, io);
     case 'analyze':
       return analyzeCommand(loadAgentConfig(configPath), opts, io);
+    case 'baseline':
+      return baselineCommand(loadAgentConfig(configPath), opts, io);
     default:
-      throw new AgentError('EW_ERR_USAGE', `unknown command "${command}"; commands: run, status, windows, analyze (see --help)`);
+      throw new AgentError('EW_ERR_USAGE', `unknown command "${command}"; commands: run, status, windows, baseline, analyze (see --help)`);
   }
 }
 
@@ -160,12 +172,38 @@ function windows(config: AgentConfig, opts: Parsed, io: Io): number {
     const rows = opts.rollups === true ? store.rollups(model) : store.closedWindows(model, range);
     for (const w of rows) {
       const p = WindowProfile.decode(w.profile);
-      io.out(opts.json === true ? JSON.stringify(p.toJSON()) : summaryLine(p));
+      const drift = w.drift === null ? null : (JSON.parse(w.drift) as unknown);
+      io.out(opts.json === true ? JSON.stringify({ ...p.toJSON(), drift }) : summaryLine(p, drift));
     }
     return 0;
   } finally {
     store.close();
   }
+}
+
+function baselineCommand(config: AgentConfig, opts: Parsed, io: Io): number {
+  const str = (flag: string): string | undefined => (typeof opts[flag] === 'string' ? (opts[flag] as string) : undefined);
+  const model = str('model');
+  const version = str('version');
+  const from = str('from');
+  const out = str('export');
+  const inFile = str('import');
+  if ([from, out, inFile].filter((x) => x !== undefined).length !== 1) {
+    throw new AgentError('EW_ERR_USAGE', 'baseline: give exactly one of --from DATA, --export OUT, --import IN');
+  }
+  if (inFile !== undefined) {
+    io.out(importBaseline(config, { from: inFile }));
+    return 0;
+  }
+  if (model === undefined) throw new AgentError('EW_ERR_USAGE', 'baseline: --model NAME is required');
+  if (out !== undefined) io.out(exportBaseline(config, { model, out, ...(version ? { version } : {}) }));
+  else if (from !== undefined) {
+    const tty = process.stderr.isTTY === true;
+    // A terminal gets one redrawn bar; a log (systemd, CI) gets plain lines through the usual sink.
+    const progress = { tty, write: tty ? (s: string) => void process.stderr.write(s) : (s: string) => io.err(s.replace(/\n$/, '')) };
+    io.out(baselineFromFile(config, { model, from, ...(version ? { version } : {}) }, progress));
+  }
+  return 0;
 }
 
 function analyzeCommand(config: AgentConfig, opts: Parsed, io: Io): number {
@@ -179,8 +217,10 @@ function analyzeCommand(config: AgentConfig, opts: Parsed, io: Io): number {
   return opts['fail-on-drift'] === true && driftFound(report) ? DRIFT_EXIT_CODE : 0;
 }
 
-function summaryLine(p: WindowProfile): string {
-  return `${new Date(p.start).toISOString()}  ${p.modelVersion}  records ${p.count}  rejected ${p.rejected}  late ${p.late}`;
+function summaryLine(p: WindowProfile, drift: unknown): string {
+  const d = drift as { dataset?: { drift: boolean; share: number } } | null;
+  const driftText = d?.dataset ? `  drift ${d.dataset.drift ? 'YES' : 'no'} (share ${d.dataset.share.toFixed(2)})` : '';
+  return `${new Date(p.start).toISOString()}  ${p.modelVersion}  records ${p.count}  rejected ${p.rejected}  late ${p.late}${driftText}`;
 }
 
 function time(v: string | boolean | undefined, flag: string): number | undefined {

@@ -31,6 +31,8 @@ class ModelPipeline {
   pending = 0;
   /** The time of reading for this batch of lines (one clock read per batch, not per line). */
   readTime = 0;
+  private readonly baselines = new Map<string, WindowProfile | null>();
+  private baselinesSeen = '';
 
   constructor(
     readonly model: ModelConfig,
@@ -41,7 +43,9 @@ class ModelPipeline {
   ) {
     this.types = new FeatureTypes(model.features, model.infer_features, store.loadFeatureTypes(model.name));
     const restored = store.loadOpenWindows(model.name).map((w) => WindowProfile.decode(w.profile));
-    this.windows = new ModelWindows(model, { windows: restored, counters: store.loadCounters(model.name) });
+    this.windows = new ModelWindows(model, { windows: restored, counters: store.loadCounters(model.name) }, (version) =>
+      this.baselineFor(store, version),
+    );
     const events: TailEvents = {
       line: (file, text, first) => this.onLine(file, text, first),
       header: (file, text) => this.parserFor(file).setHeader(text),
@@ -80,6 +84,25 @@ class ModelPipeline {
       store.loadCheckpoints(model.name),
       events,
     );
+  }
+
+  /**
+   * The decoded baseline for a version, cached; the cache is dropped when the baselines table
+   * changes (`edgewatch-agent baseline` may add one while the agent runs).
+   */
+  private baselineFor(store: AgentStore, version: string): WindowProfile | null {
+    const seen = store.baselines.version(this.model.name);
+    if (seen !== this.baselinesSeen) {
+      this.baselines.clear();
+      this.baselinesSeen = seen;
+    }
+    let b = this.baselines.get(version);
+    if (b === undefined) {
+      const stored = store.baselines.get(this.model.name, version);
+      b = stored ? WindowProfile.decode(stored.profile) : null;
+      this.baselines.set(version, b);
+    }
+    return b;
   }
 
   private parserFor(file: TailedFile): LineParser {

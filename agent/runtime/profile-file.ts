@@ -17,7 +17,13 @@ export interface FileProfile {
  * Reads `file` to its end. `types` is shared between the sides of a comparison so that a feature
  * has one type on both. Rejected lines are counted in the profile as the agent counts them.
  */
-export function profileFile(file: string, model: ModelConfig, types: FeatureTypes, version = 'file'): FileProfile {
+export function profileFile(
+  file: string,
+  model: ModelConfig,
+  types: FeatureTypes,
+  version = 'file',
+  onProgress?: (bytes: number, total: number) => void,
+): FileProfile {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -30,6 +36,7 @@ export function profileFile(file: string, model: ModelConfig, types: FeatureType
   );
   const parser = createLineParser(model, types);
   const reader = new LineReader(fd, 0, model.max_line_bytes, new Scratch(1 << 20));
+  const total = fs.fstatSync(fd).size;
   let lines = 0;
   const readTime = Date.now();
   const line = (text: string, start: number) => {
@@ -49,7 +56,9 @@ export function profileFile(file: string, model: ModelConfig, types: FeatureType
           profile.addRejection({ reason: 'too_long', detail: `line of ${bytes} bytes is over max_line_size`, example: '', ts: null });
         },
       }) > 0
-    );
+    ) {
+      onProgress?.(reader.position, total);
+    }
     const start = reader.offset;
     const last = reader.takePartial();
     if (last !== null) line(last, start);

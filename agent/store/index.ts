@@ -3,3 +3,4 @@
 // power cut resumes from a state in which every line before the offsets was counted exactly once.
 export { AgentStore, DB_FILE } from './store.js';
 export type { ModelCommit, ModelCounters, StoredWindow } from './store.js';
+export { ALL_VERSIONS, BaselineStore, type StoredBaseline } from './baselines.js';

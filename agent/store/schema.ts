@@ -62,4 +62,17 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (model, name)
   );
   `,
+  // 2: baselines, and the drift of each closed window against its baseline.
+  `
+  CREATE TABLE baselines (
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,  -- '*': every version that has none of its own
+    source TEXT NOT NULL,         -- the file it was built from, or where it was imported from
+    created_at INTEGER NOT NULL,
+    records INTEGER NOT NULL,
+    profile BLOB NOT NULL,
+    PRIMARY KEY (model, model_version)
+  );
+  ALTER TABLE windows ADD COLUMN drift TEXT; -- JSON drift report against the baseline, at close
+  `,
 ];

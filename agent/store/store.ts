@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import type { FeatureType } from '../config/types.js';
 import type { FileCheckpoint } from '../tail/index.js';
 import { AgentError } from '../errors.js';
+import { BaselineStore } from './baselines.js';
 import { MIGRATIONS } from './schema.js';
 
 export const DB_FILE = 'edgewatch.db';
@@ -32,6 +33,8 @@ export interface StoredWindow {
   rejected: number;
   late: number;
   profile: Uint8Array;
+  /** JSON drift report against the baseline, computed when the window closed (null: no baseline). */
+  drift: string | null;
 }
 
 export interface ModelCommit {
@@ -55,6 +58,7 @@ interface WindowRow {
   rejected: number;
   late: number;
   profile: Buffer;
+  drift: string | null;
 }
 
 interface FileRow {
@@ -84,6 +88,7 @@ function toWindow(r: WindowRow): StoredWindow {
     rejected: r.rejected,
     late: r.late,
     profile: r.profile,
+    drift: r.drift ?? null,
   };
 }
 
@@ -96,11 +101,11 @@ export class AgentStore {
 
   private constructor(readonly db: Database.Database, readonly file: string) {
     this.upsertWindow = db.prepare(`
-      INSERT INTO windows (model, model_version, start_ms, end_ms, state, closed_at, count, rejected, late, profile)
-      VALUES (@model, @modelVersion, @start, @end, @state, @closedAt, @count, @rejected, @late, @profile)
+      INSERT INTO windows (model, model_version, start_ms, end_ms, state, closed_at, count, rejected, late, profile, drift)
+      VALUES (@model, @modelVersion, @start, @end, @state, @closedAt, @count, @rejected, @late, @profile, @drift)
       ON CONFLICT (model, model_version, start_ms) DO UPDATE SET end_ms = excluded.end_ms, state = excluded.state,
         closed_at = excluded.closed_at, count = excluded.count, rejected = excluded.rejected,
-        late = excluded.late, profile = excluded.profile`);
+        late = excluded.late, profile = excluded.profile, drift = excluded.drift`);
     this.upsertFile = db.prepare(`
       INSERT INTO files (model, key, path, head_hash, head_len, offset, size, done, updated_at)
       VALUES (@model, @key, @path, @headHash, @headLen, @offset, @size, @done, @now)
@@ -140,6 +145,25 @@ export class AgentStore {
     } catch (err) {
       db.close();
       lock.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Opens (creating when needed) the store to write what is not the agent's own state (baselines),
+   * while an agent may be running: no lock, SQLite serialises the writes.
+   */
+  static openShared(dataDir: string): AgentStore {
+    fs.mkdirSync(dataDir, { recursive: true });
+    const file = path.join(dataDir, DB_FILE);
+    const db = new Database(file);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+      return new AgentStore(db, file);
+    } catch (err) {
+      db.close();
       throw err;
     }
   }
@@ -244,14 +268,14 @@ export class AgentStore {
 
   loadRollup(model: string, modelVersion: string, start: number): StoredWindow | null {
     const r = this.db
-      .prepare(`SELECT *, 'closed' AS state, NULL AS closed_at FROM rollups WHERE model = ? AND model_version = ? AND start_ms = ?`)
+      .prepare(`SELECT *, 'closed' AS state, NULL AS closed_at, NULL AS drift FROM rollups WHERE model = ? AND model_version = ? AND start_ms = ?`)
       .get(model, modelVersion, start) as WindowRow | undefined;
     return r ? toWindow(r) : null;
   }
 
   rollups(model: string): StoredWindow[] {
     const rows = this.db
-      .prepare(`SELECT *, 'closed' AS state, NULL AS closed_at FROM rollups WHERE model = ? ORDER BY start_ms, model_version`)
+      .prepare(`SELECT *, 'closed' AS state, NULL AS closed_at, NULL AS drift FROM rollups WHERE model = ? ORDER BY start_ms, model_version`)
       .all(model) as WindowRow[];
     return rows.map(toWindow);
   }
@@ -274,6 +298,10 @@ export class AgentStore {
   /** Forgets retired files not seen for a long time, so the table stays bounded. */
   pruneFiles(before: number): number {
     return this.db.prepare(`DELETE FROM files WHERE done = 1 AND updated_at < ?`).run(before).changes;
+  }
+
+  get baselines(): BaselineStore {
+    return new BaselineStore(this.db);
   }
 
   meta(key: string): string | null {

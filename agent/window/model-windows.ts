@@ -4,7 +4,11 @@
 import type { ModelConfig } from '../config/types.js';
 import { WindowProfile, type ProfileOptions } from '../profile/index.js';
 import type { InferenceRecord, Rejection } from '../records/types.js';
+import { compareProfiles } from '../drift/index.js';
 import type { ModelCounters, StoredWindow } from '../store/index.js';
+
+/** The baseline a closed window of this version is compared with, or null when there is none. */
+export type BaselineLookup = (modelVersion: string) => WindowProfile | null;
 
 /** Event times further ahead of the wall clock than this do not move the watermark. */
 export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
@@ -33,6 +37,7 @@ export class ModelWindows {
   constructor(
     private readonly model: ModelConfig,
     restored: { windows: WindowProfile[]; counters: ModelCounters | null },
+    private readonly baselineFor: BaselineLookup = () => null,
   ) {
     this.windowMs = model.window_ms;
     this.latenessMs = model.allowed_lateness_ms;
@@ -159,6 +164,7 @@ export class ModelWindows {
   }
 
   private stored(p: WindowProfile, state: 'open' | 'closed', closedAt: number | null): StoredWindow {
+    const baseline = state === 'closed' ? this.baselineFor(p.modelVersion) : null;
     return {
       model: this.model.name,
       modelVersion: p.modelVersion,
@@ -170,6 +176,7 @@ export class ModelWindows {
       rejected: p.rejected,
       late: p.late,
       profile: p.encode(),
+      drift: baseline ? JSON.stringify(compareProfiles(baseline, p)) : null,
     };
   }
 }

@@ -44,6 +44,7 @@ export function rollUpExpired(store: AgentStore, model: ModelConfig, retention: 
         rejected: merged.rejected,
         late: merged.late,
         profile: merged.encode(),
+        drift: null,
       });
     }
     store.applyRollup(model.name, rollups, expired, watermark - retention.rollups_ms);

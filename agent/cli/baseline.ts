@@ -1,0 +1,132 @@
+// `edgewatch-agent baseline`: profile reference data into a baseline stored in the agent's database,
+// or export / import a baseline as a versioned CBOR file so one baseline serves a fleet.
+import fs from 'node:fs';
+import path from 'node:path';
+import { decode, encode } from 'cbor-x';
+import type { AgentConfig, ModelConfig } from '../config/types.js';
+import { AgentError } from '../errors.js';
+import { WindowProfile } from '../profile/index.js';
+import { FeatureTypes } from '../records/index.js';
+import { profileFile } from '../runtime/profile-file.js';
+import { ALL_VERSIONS, AgentStore, type StoredBaseline } from '../store/index.js';
+
+export const BASELINE_FILE_VERSION = 1;
+const BASELINE_FILE_KIND = 'edgewatch-baseline';
+
+export interface ProgressSink {
+  /** True when the progress goes to a terminal: redraw one line instead of printing many. */
+  tty: boolean;
+  write(s: string): void;
+}
+
+function modelOf(config: AgentConfig, name: string): ModelConfig {
+  const m = config.models.find((x) => x.name === name);
+  if (!m) throw new AgentError('EW_ERR_UNKNOWN_MODEL', `baseline: no model "${name}" in the configuration (models: ${config.models.map((x) => x.name).join(', ')})`);
+  return m;
+}
+
+/** Progress on a terminal as one redrawn bar; elsewhere a plain line every 10%. */
+function progressReporter(sink: ProgressSink, label: string): (bytes: number, total: number) => void {
+  let lastTenth = -1;
+  return (bytes, total) => {
+    const share = total > 0 ? Math.min(1, bytes / total) : 1;
+    if (sink.tty) {
+      const width = 30;
+      const done = Math.round(share * width);
+      sink.write(`\r${label} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(share * 100).toFixed(0).padStart(3)}%`);
+      if (share === 1) sink.write('\n');
+    } else {
+      const tenth = Math.floor(share * 10);
+      if (tenth > lastTenth) {
+        lastTenth = tenth;
+        sink.write(`${label}: ${tenth * 10}% (${bytes} of ${total} bytes)\n`);
+      }
+    }
+  };
+}
+
+/** Builds a baseline from a file and stores it; returns a one-line summary. */
+export function baselineFromFile(config: AgentConfig, opts: { model: string; from: string; version?: string }, progress: ProgressSink): string {
+  const model = modelOf(config, opts.model);
+  const types = new FeatureTypes(model.features, model.infer_features);
+  const version = opts.version ?? ALL_VERSIONS;
+  const { profile, lines } = profileFile(opts.from, model, types, version, progressReporter(progress, path.basename(opts.from)));
+  if (profile.count === 0) {
+    throw new AgentError('EW_ERR_USAGE', `baseline: ${opts.from} holds no usable record (${lines} lines, ${profile.rejected} rejected)`);
+  }
+  const store = AgentStore.openShared(config.data_dir);
+  try {
+    store.baselines.put({
+      model: model.name,
+      modelVersion: version,
+      source: path.resolve(opts.from),
+      createdAt: Date.now(),
+      records: profile.count,
+      profile: profile.encode(),
+    });
+  } finally {
+    store.close();
+  }
+  return `baseline of ${model.name} (${version === ALL_VERSIONS ? 'all versions' : `version ${version}`}): ${profile.count} records, ${profile.rejected} rejected, ${profile.featureNames().length} features, from ${opts.from}`;
+}
+
+export function exportBaseline(config: AgentConfig, opts: { model: string; out: string; version?: string }): string {
+  const model = modelOf(config, opts.model);
+  const store = AgentStore.openForReading(config.data_dir);
+  let b: StoredBaseline | null;
+  try {
+    b = store.baselines.get(model.name, opts.version ?? ALL_VERSIONS);
+  } finally {
+    store.close();
+  }
+  if (!b) throw new AgentError('EW_ERR_USAGE', `baseline --export: model ${model.name} has no baseline${opts.version ? ` for version ${opts.version}` : ''}`);
+  const file = { v: BASELINE_FILE_VERSION, kind: BASELINE_FILE_KIND, model: b.model, model_version: b.modelVersion, source: b.source, created_at: b.createdAt, records: b.records, profile: b.profile };
+  const tmp = `${opts.out}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, encode(file));
+  fs.renameSync(tmp, opts.out);
+  return `exported the baseline of ${b.model} (${b.modelVersion === ALL_VERSIONS ? 'all versions' : `version ${b.modelVersion}`}, ${b.records} records) to ${opts.out}`;
+}
+
+/** Reads and checks a baseline file; every problem is an EW_ERR_USAGE naming the file and what is wrong. */
+export function readBaselineFile(file: string): StoredBaseline {
+  const bad = (why: string) => new AgentError('EW_ERR_USAGE', `baseline --import: ${file} ${why}`);
+  let raw: unknown;
+  try {
+    raw = decode(fs.readFileSync(file));
+  } catch (err) {
+    throw bad(`is not a baseline file: ${(err as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null) throw bad('is not a baseline file');
+  const o = raw as Record<string, unknown>;
+  if (o['kind'] !== BASELINE_FILE_KIND) throw bad(`is not a baseline file (kind ${JSON.stringify(o['kind'])})`);
+  if (o['v'] !== BASELINE_FILE_VERSION) throw bad(`has format version ${JSON.stringify(o['v'])}; this agent reads version ${BASELINE_FILE_VERSION}`);
+  const str = (k: string): string => {
+    if (typeof o[k] !== 'string') throw bad(`has no valid "${k}"`);
+    return o[k] as string;
+  };
+  const num = (k: string): number => {
+    if (typeof o[k] !== 'number' || !Number.isSafeInteger(o[k])) throw bad(`has no valid "${k}"`);
+    return o[k] as number;
+  };
+  if (!(o['profile'] instanceof Uint8Array)) throw bad('has no profile');
+  let profile: WindowProfile;
+  try {
+    profile = WindowProfile.decode(o['profile']);
+  } catch (err) {
+    throw bad(`has a damaged profile: ${(err as Error).message}`);
+  }
+  if (profile.count !== num('records')) throw bad(`says ${num('records')} records but its profile holds ${profile.count}`);
+  return { model: str('model'), modelVersion: str('model_version'), source: str('source'), createdAt: num('created_at'), records: num('records'), profile: o['profile'] };
+}
+
+export function importBaseline(config: AgentConfig, opts: { from: string }): string {
+  const b = readBaselineFile(opts.from);
+  modelOf(config, b.model);
+  const store = AgentStore.openShared(config.data_dir);
+  try {
+    store.baselines.put({ ...b, source: `${b.source} (imported from ${path.resolve(opts.from)})` });
+  } finally {
+    store.close();
+  }
+  return `imported the baseline of ${b.model} (${b.modelVersion === ALL_VERSIONS ? 'all versions' : `version ${b.modelVersion}`}, ${b.records} records) from ${opts.from}`;
+}

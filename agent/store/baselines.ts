@@ -1,0 +1,61 @@
+// Baselines in the agent's database: one profile of reference data per (model, version), or per
+// model for every version without its own ('*').
+import type Database from 'better-sqlite3';
+
+export const ALL_VERSIONS = '*';
+
+export interface StoredBaseline {
+  model: string;
+  modelVersion: string;
+  source: string;
+  createdAt: number;
+  records: number;
+  profile: Uint8Array;
+}
+
+interface BaselineRow {
+  model: string;
+  model_version: string;
+  source: string;
+  created_at: number;
+  records: number;
+  profile: Buffer;
+}
+
+function toBaseline(r: BaselineRow): StoredBaseline {
+  return { model: r.model, modelVersion: r.model_version, source: r.source, createdAt: r.created_at, records: r.records, profile: r.profile };
+}
+
+export class BaselineStore {
+  constructor(private readonly db: Database.Database) {}
+
+  /** Stores a baseline, replacing the one for the same (model, version). */
+  put(b: StoredBaseline): void {
+    this.db
+      .prepare(
+        `INSERT INTO baselines (model, model_version, source, created_at, records, profile)
+         VALUES (@model, @modelVersion, @source, @createdAt, @records, @profile)
+         ON CONFLICT (model, model_version) DO UPDATE SET source = excluded.source, created_at = excluded.created_at,
+           records = excluded.records, profile = excluded.profile`,
+      )
+      .run(b);
+  }
+
+  /** The baseline of this version, else the model's baseline for all versions. */
+  get(model: string, modelVersion: string): StoredBaseline | null {
+    const row = this.db
+      .prepare(`SELECT * FROM baselines WHERE model = ? AND model_version IN (?, ?) ORDER BY model_version = ? DESC LIMIT 1`)
+      .get(model, modelVersion, ALL_VERSIONS, ALL_VERSIONS) as BaselineRow | undefined;
+    return row ? toBaseline(row) : null;
+  }
+
+  list(model: string): StoredBaseline[] {
+    return (this.db.prepare(`SELECT * FROM baselines WHERE model = ? ORDER BY model_version`).all(model) as BaselineRow[]).map(toBaseline);
+  }
+
+  /** Changes whenever a baseline is added or replaced: a cheap check for a running agent. */
+  version(model: string): string {
+    const r = this.db.prepare(`SELECT COUNT(*) AS n, MAX(created_at) AS at FROM baselines WHERE model = ?`).get(model) as { n: number; at: number | null };
+    return `${r.n}:${r.at ?? 0}`;
+  }
+}

@@ -27,9 +27,9 @@ export function analyze(config: AgentConfig, opts: AnalyzeOptions): DriftReport 
   return { ...compareProfiles(base.profile, cur.profile), lines: { baseline: base.lines, current: cur.lines } };
 }
 
-/** Whether the report shows drift of the data, the predictions or the labels. */
+/** Whether the report shows drift of the data, the predictions, the labels or the concept. */
 export function driftFound(r: DriftReport): boolean {
-  return r.dataset.drift || r.prediction?.drift === true || r.label?.drift === true;
+  return r.dataset.drift || r.prediction?.drift === true || r.label?.drift === true || r.quality.concept.drift === true;
 }
 
 export function formatReport(r: DriftReport): string {
@@ -55,6 +55,10 @@ export function formatReport(r: DriftReport): string {
   ];
   if (r.prediction) lines.push('', row('(prediction)', r.prediction));
   if (r.label) lines.push(row('(label)', r.label));
+  const c = r.quality.concept;
+  const fmt = (x: number | null) => (x === null ? '-' : x.toFixed(3));
+  const verdict = c.drift === null ? 'not enough labels' : c.drift ? 'CONCEPT DRIFT' : 'ok';
+  lines.push('', `quality: ${c.metric} ${fmt(c.baseline)} -> ${fmt(c.current)} (${verdict})`);
   for (const [name, why] of Object.entries(r.skipped)) lines.push(`skipped ${name}: ${why}`);
   return lines.join('\n');
 }

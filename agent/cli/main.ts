@@ -30,7 +30,7 @@ Usage:
       Write / read a baseline as a versioned CBOR file, so one baseline serves a fleet.
   edgewatch-agent analyze --config FILE --model NAME --baseline REF --current CUR [--json] [--fail-on-drift]
       Drift of CUR against REF (files in the model's log format), no daemon, no database.
-      --fail-on-drift: exit 3 when the data, the predictions or the labels drifted.
+      --fail-on-drift: exit 3 when the data, the predictions, the labels or the concept drifted.
   edgewatch-agent --version | --help
 
 Exit codes: 0 ok, 2 bad configuration or usage, 1 runtime failure, 3 drift found (analyze --fail-on-drift).

@@ -1,8 +1,9 @@
 // Compares a current profile with its baseline: every drift score per feature and for prediction
 // and label, the rule's verdict, the dataset share, and both sides' quality.
-import { CategoricalSummary, NumericSummary, type FeatureSummary, type QualityJson, type WindowProfile } from '../profile/index.js';
+import { CategoricalSummary, NumericSummary, type FeatureSummary, type WindowProfile } from '../profile/index.js';
 import { categoricalSide, chiSquared, jensenShannonCategorical, newCategories, psiCategorical } from './categorical.js';
 import { jensenShannonNumeric, ksTwoSample, numericSide, psiNumeric, wassersteinNormalized } from './numeric.js';
+import { conceptDrift, qualityMetrics, type ConceptDrift, type QualityMetrics } from './quality.js';
 import { DEFAULT_DRIFT_RULE, decideCategorical, decideNumeric, type DriftMethod, type DriftRule } from './rule.js';
 
 export interface NumericDrift {
@@ -39,7 +40,8 @@ export interface DriftReport {
   skipped: Record<string, string>;
   prediction: FeatureDrift | null;
   label: FeatureDrift | null;
-  quality: { baseline: QualityJson; current: QualityJson };
+  /** Quality of both sides, and concept drift: the current quality against the baseline's. */
+  quality: { baseline: QualityMetrics; current: QualityMetrics; concept: ConceptDrift };
 }
 
 /** All scores for one summary pair, or the reason they cannot be compared. */
@@ -115,14 +117,14 @@ export function compareProfiles(base: WindowProfile, cur: WindowProfile, rule: D
   const drifted = compared.filter(([, d]) => d.drift).map(([name]) => name);
   const share = compared.length === 0 ? 0 : drifted.length / compared.length;
   const orNull = (d: FeatureDrift | string): FeatureDrift | null => (typeof d === 'string' ? null : d);
-  const bj = base.toJSON();
-  const cj = cur.toJSON();
+  const bq = qualityMetrics(base.toJSON().quality);
+  const cq = qualityMetrics(cur.toJSON().quality);
   return {
     dataset: { drift: compared.length > 0 && share >= rule.dataset_share, share, drifted },
     features: Object.fromEntries(compared),
     skipped,
     prediction: orNull(featureDrift(base.prediction, cur.prediction, rule)),
     label: orNull(featureDrift(base.label, cur.label, rule)),
-    quality: { baseline: bj.quality, current: cj.quality },
+    quality: { baseline: bq, current: cq, concept: conceptDrift(bq, cq) },
   };
 }

@@ -30,3 +30,14 @@ export {
 export { chiSquaredSf, gammaP, gammaQ, lnGamma } from './special.js';
 export { DEFAULT_DRIFT_RULE, type DriftMethod, type DriftRule } from './rule.js';
 export { compareProfiles, featureDrift, type CategoricalDrift, type DriftReport, type FeatureDrift, type NumericDrift } from './compare.js';
+export {
+  DEFAULT_CONCEPT_RULE,
+  conceptDrift,
+  qualityMetrics,
+  type ClassMetrics,
+  type ClassificationMetrics,
+  type ConceptDrift,
+  type ConceptDriftRule,
+  type QualityMetrics,
+  type RegressionMetrics,
+} from './quality.js';

@@ -19,6 +19,8 @@ interface Shape {
   /** Share of category "a" (the rest split evenly between "b" and "c"). */
   shareA?: number;
   extra?: boolean;
+  /** Share of labels that agree with the prediction (default 0.9). */
+  accuracy?: number;
 }
 
 /** x ~ N(shift, 1), c in {a, b, c}, prediction depends on x; labels on a third of the lines. */
@@ -33,7 +35,7 @@ function writeData(name: string, s: Shape): string {
     const features: Record<string, number | string> = { x: +x.toFixed(4), c };
     if (s.extra) features['z'] = i;
     const prediction = x > 0.5 ? '1' : '0';
-    const label = i % 3 === 0 ? { label: rng() < 0.9 ? prediction : prediction === '1' ? '0' : '1' } : {};
+    const label = i % 3 === 0 ? { label: rng() < (s.accuracy ?? 0.9) ? prediction : prediction === '1' ? '0' : '1' } : {};
     lines.push(JSON.stringify({ ts: 1_767_225_600_000 + i, prediction, features, ...label }));
   }
   const file = path.join(dir, name);
@@ -57,7 +59,7 @@ type Report = {
   skipped: Record<string, string>;
   prediction: Record<string, unknown> | null;
   label: Record<string, unknown> | null;
-  quality: { baseline: Record<string, unknown>; current: Record<string, unknown> };
+  quality: { baseline: Record<string, unknown>; current: Record<string, unknown>; concept: Record<string, unknown> };
   lines: { baseline: number; current: number };
 };
 
@@ -94,6 +96,15 @@ describe('analyze', () => {
     expect(report.prediction).toMatchObject({ drift: true });
     expect(report.quality.baseline).toHaveProperty('accuracy');
     expect(report.quality.current).toHaveProperty('labelled');
+  });
+
+  it('reports concept drift when the labels stop agreeing with the predictions, inputs unchanged', async () => {
+    const concept = writeData('concept.jsonl', { n: 5_000, seed: 6, accuracy: 0.6 });
+    const report = JSON.parse((await analyze(ref, concept, '--json')).out) as Report;
+    expect(report.dataset.drift).toBe(false);
+    expect(report.quality.concept).toMatchObject({ metric: 'accuracy', drift: true });
+    expect(report.quality.concept['change']).toBeLessThan(-0.2);
+    expect(report.quality.current).toHaveProperty('macro');
   });
 
   it('lets the statistical tests decide with a small reference, and lists what it could not compare', async () => {

@@ -63,6 +63,8 @@ export function baselineFromFile(config: AgentConfig, opts: { model: string; fro
       createdAt: Date.now(),
       records: profile.count,
       profile: profile.encode(),
+      complete: true,
+      firstTs: null,
     });
   } finally {
     store.close();
@@ -116,7 +118,16 @@ export function readBaselineFile(file: string): StoredBaseline {
     throw bad(`has a damaged profile: ${(err as Error).message}`);
   }
   if (profile.count !== num('records')) throw bad(`says ${num('records')} records but its profile holds ${profile.count}`);
-  return { model: str('model'), modelVersion: str('model_version'), source: str('source'), createdAt: num('created_at'), records: num('records'), profile: o['profile'] };
+  return {
+    model: str('model'),
+    modelVersion: str('model_version'),
+    source: str('source'),
+    createdAt: num('created_at'),
+    records: num('records'),
+    profile: o['profile'],
+    complete: true,
+    firstTs: null,
+  };
 }
 
 export function importBaseline(config: AgentConfig, opts: { from: string }): string {

@@ -7,7 +7,7 @@ import {
   type InputOf,
 } from './checkers.js';
 import { describeValue, formatDuration, DAY_MS, KIB, SECOND_MS } from './errors.js';
-import type { AgentConfig, FieldMapping, IngestConfig, ModelConfig, RetentionConfig } from './types.js';
+import type { AgentConfig, BaselineLearnConfig, FieldMapping, IngestConfig, ModelConfig, RetentionConfig } from './types.js';
 
 export { INVALID, type CheckContext, type Issue } from './checkers.js';
 
@@ -67,6 +67,17 @@ const fieldMapping = object(
   (v): FieldMapping => v,
 );
 
+/** `baseline: {learn: {records: N}}` or `{learn: {duration: T}}`: each version learns its own. */
+const baselineLearn = object(
+  { records: optional(int(1, 100_000_000)), duration: optional(measure('duration', { min: SECOND_MS })) },
+  (v, report): BaselineLearnConfig => {
+    if ((v.records === undefined) === (v.duration === undefined)) {
+      report([], 'give exactly one of records (the first N records of each version) or duration (its first T)');
+    }
+    return { records: v.records ?? null, duration_ms: v.duration ?? null };
+  },
+);
+
 const model = object(
   {
     name,
@@ -84,6 +95,7 @@ const model = object(
     features: withDefault(record('feature names', oneOf(['numeric', 'categorical'])), {}),
     infer_features: withDefault(bool, true),
     segments: withDefault(list(dotPath, { of: 'dot paths', unique: true }), []),
+    baseline: withDefault(object({ learn: optional(baselineLearn) }, (v) => v), {}),
   },
   (v): ModelConfig => ({
     name: v.name,
@@ -101,6 +113,7 @@ const model = object(
     features: v.features,
     infer_features: v.infer_features,
     segments: v.segments,
+    baseline_learn: v.baseline.learn ?? null,
   }),
 );
 

@@ -41,6 +41,15 @@ export interface ModelConfig {
   infer_features: boolean;
   /** Dot paths whose values split quality and serving figures, e.g. "features.region". */
   segments: string[];
+  /** Learn each version's baseline from its first records or time, or null (baselines from files only). */
+  baseline_learn: BaselineLearnConfig | null;
+}
+
+export interface BaselineLearnConfig {
+  /** The first this many accepted records of a version, or null. */
+  records: number | null;
+  /** Its records within this much event time from its first, or null. */
+  duration_ms: number | null;
 }
 
 export interface IngestConfig {

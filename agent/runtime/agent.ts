@@ -10,7 +10,7 @@ import { FeatureTypes, createLineParser } from '../records/index.js';
 import type { AgentStore, ModelCommit } from '../store/index.js';
 import { AgentStore as Store } from '../store/index.js';
 import { Tailer, type TailedFile, type TailEvents } from '../tail/index.js';
-import { ModelWindows, rollUpExpired } from '../window/index.js';
+import { BaselineLearner, ModelWindows, rollUpExpired } from '../window/index.js';
 
 type LineParser = ReturnType<typeof createLineParser>;
 
@@ -32,6 +32,7 @@ class ModelPipeline {
   /** The time of reading for this batch of lines (one clock read per batch, not per line). */
   readTime = 0;
   private readonly baselines = new Map<string, WindowProfile | null>();
+  private readonly learner: BaselineLearner | null;
   private baselinesSeen = '';
 
   constructor(
@@ -46,6 +47,10 @@ class ModelPipeline {
     this.windows = new ModelWindows(model, { windows: restored, counters: store.loadCounters(model.name) }, (version) =>
       this.baselineFor(store, version),
     );
+    const learn = model.baseline_learn;
+    this.learner = learn
+      ? new BaselineLearner(model, learn, store.baselines.learning(model.name), (v) => store.baselines.get(model.name, v)?.modelVersion === v)
+      : null;
     const events: TailEvents = {
       line: (file, text, first) => this.onLine(file, text, first),
       header: (file, text) => this.parserFor(file).setHeader(text),
@@ -91,6 +96,9 @@ class ModelPipeline {
    * changes (`edgewatch-agent baseline` may add one while the agent runs).
    */
   private baselineFor(store: AgentStore, version: string): WindowProfile | null {
+    // A baseline learned in this very batch counts at once, before the commit stores it.
+    const learned = this.learner?.completed(version);
+    if (learned) return learned;
     const seen = store.baselines.version(this.model.name);
     if (seen !== this.baselinesSeen) {
       this.baselines.clear();
@@ -123,8 +131,9 @@ class ModelPipeline {
     const now = this.readTime;
     const res = parser.parse(text, now);
     this.pending++;
-    if (res.ok) this.windows.add(res.record, now);
-    else this.windows.reject(res.rejection, now);
+    if (res.ok) {
+      if (this.windows.add(res.record, now)) this.learner?.add(res.record);
+    } else this.windows.reject(res.rejection, now);
   }
 
   takeCommit(now: number): ModelCommit {
@@ -139,6 +148,7 @@ class ModelPipeline {
       open,
       closed,
       checkpoints: this.tailer.takeCheckpoints(),
+      baselines: this.learner?.takeChanges(now) ?? [],
     };
   }
 }

@@ -11,6 +11,10 @@ export interface StoredBaseline {
   createdAt: number;
   records: number;
   profile: Uint8Array;
+  /** False while it is being learned from a version's first records. */
+  complete: boolean;
+  /** Learning: event time of the version's first record. */
+  firstTs: number | null;
 }
 
 interface BaselineRow {
@@ -20,10 +24,21 @@ interface BaselineRow {
   created_at: number;
   records: number;
   profile: Buffer;
+  complete: number;
+  first_ts: number | null;
 }
 
 function toBaseline(r: BaselineRow): StoredBaseline {
-  return { model: r.model, modelVersion: r.model_version, source: r.source, createdAt: r.created_at, records: r.records, profile: r.profile };
+  return {
+    model: r.model,
+    modelVersion: r.model_version,
+    source: r.source,
+    createdAt: r.created_at,
+    records: r.records,
+    profile: r.profile,
+    complete: r.complete === 1,
+    firstTs: r.first_ts,
+  };
 }
 
 export class BaselineStore {
@@ -33,18 +48,25 @@ export class BaselineStore {
   put(b: StoredBaseline): void {
     this.db
       .prepare(
-        `INSERT INTO baselines (model, model_version, source, created_at, records, profile)
-         VALUES (@model, @modelVersion, @source, @createdAt, @records, @profile)
+        `INSERT INTO baselines (model, model_version, source, created_at, records, profile, complete, first_ts)
+         VALUES (@model, @modelVersion, @source, @createdAt, @records, @profile, @complete, @firstTs)
          ON CONFLICT (model, model_version) DO UPDATE SET source = excluded.source, created_at = excluded.created_at,
-           records = excluded.records, profile = excluded.profile`,
+           records = excluded.records, profile = excluded.profile, complete = excluded.complete, first_ts = excluded.first_ts`,
       )
-      .run(b);
+      .run({ ...b, complete: b.complete ? 1 : 0 });
+  }
+
+  /** Baselines still being learned. */
+  learning(model: string): StoredBaseline[] {
+    return (this.db.prepare(`SELECT * FROM baselines WHERE model = ? AND complete = 0`).all(model) as BaselineRow[]).map(toBaseline);
   }
 
   /** The baseline of this version, else the model's baseline for all versions. */
   get(model: string, modelVersion: string): StoredBaseline | null {
     const row = this.db
-      .prepare(`SELECT * FROM baselines WHERE model = ? AND model_version IN (?, ?) ORDER BY model_version = ? DESC LIMIT 1`)
+      .prepare(
+        `SELECT * FROM baselines WHERE model = ? AND complete = 1 AND model_version IN (?, ?) ORDER BY model_version = ? DESC LIMIT 1`,
+      )
       .get(model, modelVersion, ALL_VERSIONS, ALL_VERSIONS) as BaselineRow | undefined;
     return row ? toBaseline(row) : null;
   }
@@ -55,7 +77,10 @@ export class BaselineStore {
 
   /** Changes whenever a baseline is added or replaced: a cheap check for a running agent. */
   version(model: string): string {
-    const r = this.db.prepare(`SELECT COUNT(*) AS n, MAX(created_at) AS at FROM baselines WHERE model = ?`).get(model) as { n: number; at: number | null };
+    const r = this.db.prepare(`SELECT COUNT(*) AS n, MAX(created_at) AS at FROM baselines WHERE model = ? AND complete = 1`).get(model) as {
+      n: number;
+      at: number | null;
+    };
     return `${r.n}:${r.at ?? 0}`;
   }
 }

@@ -71,6 +71,8 @@ export const MIGRATIONS: string[] = [
     created_at INTEGER NOT NULL,
     records INTEGER NOT NULL,
     profile BLOB NOT NULL,
+    complete INTEGER NOT NULL DEFAULT 1, -- 0: still learning from the version's first records
+    first_ts INTEGER,                    -- learning: event time of the first record
     PRIMARY KEY (model, model_version)
   );
   ALTER TABLE windows ADD COLUMN drift TEXT; -- JSON drift report against the baseline, at close

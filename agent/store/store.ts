@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import type { FeatureType } from '../config/types.js';
 import type { FileCheckpoint } from '../tail/index.js';
 import { AgentError } from '../errors.js';
-import { BaselineStore } from './baselines.js';
+import { BaselineStore, type StoredBaseline } from './baselines.js';
 import { MIGRATIONS } from './schema.js';
 
 export const DB_FILE = 'edgewatch.db';
@@ -45,6 +45,8 @@ export interface ModelCommit {
   open: StoredWindow[];
   closed: StoredWindow[];
   checkpoints: FileCheckpoint[];
+  /** Baselines being learned (or just learned) from the records of this batch. */
+  baselines: StoredBaseline[];
 }
 
 interface WindowRow {
@@ -220,6 +222,10 @@ export class AgentStore {
       for (const m of models) {
         for (const w of m.open) this.upsertWindow.run(w);
         for (const w of m.closed) this.upsertWindow.run(w);
+        if (m.baselines.length > 0) {
+          const baselines = this.baselines;
+          for (const b of m.baselines) baselines.put(b);
+        }
         for (const cp of m.checkpoints) {
           this.upsertFile.run({ model: m.model, ...cp, done: cp.done ? 1 : 0, now });
         }

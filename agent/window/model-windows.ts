@@ -55,7 +55,8 @@ export class ModelWindows {
     return this.open.size;
   }
 
-  add(r: InferenceRecord, now: number): void {
+  /** Routes a record to its window; false when that window had closed (the record is late). */
+  add(r: InferenceRecord, now: number): boolean {
     const c = this.counters;
     const start = windowStart(r.ts, this.windowMs);
     let p = this.last;
@@ -67,7 +68,7 @@ export class ModelWindows {
         if (this.isClosed(start)) {
           c.late++;
           this.current(r.modelVersion, now).addLate(1);
-          return;
+          return false;
         }
         p = this.create(r.modelVersion, start);
       }
@@ -80,6 +81,7 @@ export class ModelWindows {
     c.lastRecordAt = now;
     const bounded = Math.min(r.ts, now + MAX_FUTURE_SKEW_MS);
     if (c.watermark === null || bounded > c.watermark) c.watermark = bounded;
+    return true;
   }
 
   /** A rejected line lands in the window of its event time when it had one, else the current one. */

@@ -69,6 +69,7 @@ describe('the minimal file', () => {
           features: {},
           infer_features: true,
           segments: [],
+          baseline_learn: null,
         },
       ],
       ingest: {
@@ -120,12 +121,13 @@ describe('the example file', () => {
     const [fraud, energy] = example.models;
     const plain = defaults.models[0];
     if (fraud === undefined || energy === undefined || plain === undefined) throw new Error('models missing');
-    const { name, task, logs, features, segments, ...options } = fraud;
-    const { name: _n, task: _t, logs: _l, features: _f, segments: _s, ...defaultOptions } = plain;
+    const { name, task, logs, features, segments, baseline_learn, ...options } = fraud;
+    const { name: _n, task: _t, logs: _l, features: _f, segments: _s, baseline_learn: _b, ...defaultOptions } = plain;
     expect(options).toEqual(defaultOptions);
-    expect({ name, task, features, segments }).toEqual({
+    expect(plain.baseline_learn).toBeNull();
+    expect({ name, task, features, segments, baseline_learn }).toEqual({
       name: 'fraud', task: 'classification', features: { amount: 'numeric', merchant_category: 'categorical' },
-      segments: ['features.region'],
+      segments: ['features.region'], baseline_learn: { records: 10_000, duration_ms: null },
     });
     expect(logs).toEqual([path.join(path.dirname(EXAMPLE_FILE), 'logs', 'fraud-*.jsonl')]);
     expect(energy).toMatchObject({ format: 'csv', csv: { delimiter: ';' }, window_ms: 300_000, allowed_lateness_ms: 300_000 });
@@ -133,6 +135,16 @@ describe('the example file', () => {
 
   it('takes device.id from the environment when set', () => {
     expect(loadAgentConfig(EXAMPLE_FILE, { EDGEWATCH_DEVICE_ID: 'gw-7' }).device.id).toBe('gw-7');
+  });
+});
+
+describe('learned baselines', () => {
+  it('take the first N records or the first T of each version, one of the two', () => {
+    expect(parse(withModelOption('baseline: {learn: {records: 500}}')).models[0]?.baseline_learn).toEqual({ records: 500, duration_ms: null });
+    expect(parse(withModelOption('baseline: {learn: {duration: 1h}}')).models[0]?.baseline_learn).toEqual({ records: null, duration_ms: 3_600_000 });
+    expect(problems(withModelOption('baseline: {learn: {records: 5, duration: 1h}}'))[0]).toContain('models[0].baseline.learn: give exactly one of records');
+    expect(problems(withModelOption('baseline: {learn: {}}'))[0]).toContain('give exactly one of records');
+    expect(problems(withModelOption('baseline: {learn: {records: 0}}'))[0]).toContain('models[0].baseline.learn.records');
   });
 });
 

@@ -32,6 +32,7 @@ export function testModel(overrides: Partial<ModelConfig> & { logs: string[] }):
     features: {},
     infer_features: true,
     segments: [],
+    baseline_learn: null,
     ...overrides,
   };
 }

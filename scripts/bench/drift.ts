@@ -11,9 +11,9 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { WindowProfile, type ProfileOptions } from '../../agent/profile/index.js';
-import type { InferenceRecord } from '../../agent/records/types.js';
 import { DEFAULT_DRIFT_RULE, compareProfiles, type DriftReport, type FeatureDrift } from '../../agent/drift/index.js';
 import { mulberry32, normal } from '../../test/drift/prng.js';
+import { testRecord } from '../../test/helpers/records.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -141,21 +141,7 @@ function profileOf(p: StreamParams, n: number, rng: () => number, start: number)
     const prediction = right ? truth : truth === '1' ? '0' : '1';
     const flip = p.labelFlip > 0 && rng() < p.labelFlip;
     const label = flip ? (truth === '1' ? '0' : '1') : truth;
-    const r: InferenceRecord = {
-      ts: start + i,
-      model: 'bench',
-      modelVersion: 'v1',
-      requestId: null,
-      features: { x, c },
-      prediction,
-      confidence: null,
-      probabilities: null,
-      label,
-      latencyMs: null,
-      status: null,
-      error: null,
-      segments: {},
-    };
+    const r = testRecord({ ts: start + i, model: 'bench', features: { x, c }, prediction, label });
     prof.add(r);
   }
   recordsProfiled += n;

@@ -9,6 +9,7 @@ import { WindowProfile } from '../../agent/profile/index.js';
 import { Agent } from '../../agent/runtime/index.js';
 import { AgentStore } from '../../agent/store/index.js';
 import { testConfig, testModel } from '../helpers/config.js';
+import { testRecord } from '../helpers/records.js';
 import { mulberry32, normal } from './prng.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -55,7 +56,7 @@ describe('learned baselines', () => {
     const expected = new WindowProfile({ model: 'fraud', modelVersion: 'v1', start: T0, end: T0 }, { task: 'classification', categoricalCap: 256, segmentCap: 64, segmentPaths: [] });
     for (const l of first.slice(0, 3_000)) {
       const r = JSON.parse(l) as { ts: number; prediction: string; features: { x: number } };
-      expected.add({ ts: r.ts, model: 'fraud', modelVersion: 'v1', requestId: null, features: r.features, prediction: r.prediction, confidence: null, probabilities: null, label: null, latencyMs: null, status: null, error: null, segments: {} });
+      expected.add(testRecord({ ts: r.ts, model: 'fraud', features: r.features, prediction: r.prediction }));
     }
     const store = AgentStore.openForReading(config.data_dir);
     try {

@@ -4,24 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { conceptDrift, qualityMetrics, type ClassificationMetrics, type RegressionMetrics } from '../../agent/drift/index.js';
 import { WindowProfile } from '../../agent/profile/index.js';
 import type { InferenceRecord } from '../../agent/records/types.js';
+import { testRecord } from '../helpers/records.js';
 import { mulberry32, normal } from './prng.js';
 
 function record(prediction: string | number, label: string | number | null): InferenceRecord {
-  return {
-    ts: 0,
-    model: 'm',
-    modelVersion: 'v1',
-    requestId: null,
-    features: {},
-    prediction,
-    confidence: null,
-    probabilities: null,
-    label,
-    latencyMs: null,
-    status: null,
-    error: null,
-    segments: {},
-  };
+  return testRecord({ prediction, label });
 }
 
 function profileOf(task: 'classification' | 'regression', pairs: Array<[string | number, string | number | null]>): WindowProfile {

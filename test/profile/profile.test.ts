@@ -13,6 +13,7 @@ import {
   type WindowJson,
 } from '../../agent/profile/index.js';
 import type { InferenceRecord } from '../../agent/records/types.js';
+import { testRecord } from '../helpers/records.js';
 
 /** Rank error allowed for p50/p90/p99 on these sizes (n <= 20k); the digest's author targets ~0.001 at 1e6. */
 const RANK_EPS = 0.005;
@@ -33,24 +34,7 @@ function gauss(u: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
 }
 
-function rec(over: Partial<InferenceRecord>): InferenceRecord {
-  return {
-    ts: 0,
-    model: 'm',
-    modelVersion: 'v1',
-    requestId: null,
-    features: {},
-    prediction: 'a',
-    confidence: null,
-    probabilities: null,
-    label: null,
-    latencyMs: null,
-    status: null,
-    error: null,
-    segments: {},
-    ...over,
-  };
-}
+const rec = testRecord;
 
 const CLS: ProfileOptions = { task: 'classification', categoricalCap: 16, segmentCap: 8, segmentPaths: ['region', 'device'] };
 const REG: ProfileOptions = { ...CLS, task: 'regression' };

@@ -9,26 +9,13 @@ import { Agent } from '../../agent/runtime/index.js';
 import { AgentStore } from '../../agent/store/index.js';
 import { ModelWindows, windowStart } from '../../agent/window/index.js';
 import { testConfig, testModel } from '../helpers/config.js';
+import { testRecord } from '../helpers/records.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const NOW = Date.parse('2026-01-01T01:00:00Z');
 
 function record(ts: number, version = 'v1'): InferenceRecord {
-  return {
-    ts,
-    model: 'fraud',
-    modelVersion: version,
-    requestId: null,
-    features: { x: 1 },
-    prediction: 'a',
-    confidence: 0.9,
-    probabilities: null,
-    label: null,
-    latencyMs: 5,
-    status: '200',
-    error: null,
-    segments: {},
-  };
+  return testRecord({ ts, model: 'fraud', modelVersion: version, features: { x: 1 }, confidence: 0.9, latencyMs: 5, status: '200' });
 }
 
 describe('event-time windows', () => {

@@ -33,24 +33,16 @@ export function driftFound(r: DriftReport): boolean {
 }
 
 export function formatReport(r: DriftReport): string {
-  const decisive = (d: FeatureDrift): string => {
-    switch (d.method) {
-      case 'ks':
-        return d.type === 'numeric' ? `KS p=${d.ks.p_value.toPrecision(3)}` : '';
-      case 'wasserstein':
-        return d.type === 'numeric' ? `Wasserstein ${d.wasserstein.toFixed(3)} std` : '';
-      case 'chi2':
-        return d.type === 'categorical' ? `chi2 p=${d.chi2.p_value.toPrecision(3)}` : '';
-      case 'js':
-        return `JS ${d.js.toFixed(3)}`;
-    }
-  };
+  const decisive = (d: FeatureDrift): string =>
+    d.type === 'numeric'
+      ? `KS p=${d.ks.p_value.toPrecision(3)}, W ${d.wasserstein.toFixed(3)} std`
+      : `chi2 p=${d.chi2.p_value.toPrecision(3)}, JS ${d.js.toFixed(3)}`;
   const row = (name: string, d: FeatureDrift) =>
-    `${name.padEnd(24)} ${d.type.padEnd(12)} ${(d.drift ? 'DRIFT' : 'ok').padEnd(6)} ${decisive(d).padEnd(26)} PSI ${d.psi.toFixed(3)}  n ${d.count_ref} / ${d.count_cur}`;
+    `${name.padEnd(24)} ${d.type.padEnd(12)} ${(d.drift ? 'DRIFT' : 'ok').padEnd(6)} ${decisive(d).padEnd(34)} PSI ${d.psi.toFixed(3)}  n ${d.count_ref} / ${d.count_cur}`;
   const lines = [
     `dataset drift: ${r.dataset.drift ? 'YES' : 'no'} (${r.dataset.drifted.length} of ${Object.keys(r.features).length} features, share ${r.dataset.share.toFixed(2)})`,
     '',
-    `${'feature'.padEnd(24)} ${'type'.padEnd(12)} ${'drift'.padEnd(6)} ${'deciding score'.padEnd(26)} other`,
+    `${'feature'.padEnd(24)} ${'type'.padEnd(12)} ${'drift'.padEnd(6)} ${'deciding scores'.padEnd(34)} other`,
     ...Object.entries(r.features).map(([name, d]) => row(name, d)),
   ];
   if (r.prediction) lines.push('', row('(prediction)', r.prediction));

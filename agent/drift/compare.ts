@@ -34,7 +34,7 @@ export type FeatureDrift = NumericDrift | CategoricalDrift;
 
 export interface DriftReport {
   dataset: { drift: boolean; share: number; drifted: string[] };
-  /** Features compared, ranked by how far past its threshold the deciding score is. */
+  /** Features compared, ranked by the deciding test's p-value, smallest first. */
   features: Record<string, FeatureDrift>;
   /** Features not compared, with why (no values on one side, or a different type). */
   skipped: Record<string, string>;
@@ -52,7 +52,7 @@ export function featureDrift(base: FeatureSummary, cur: FeatureSummary, rule: Dr
     const c = numericSide(cur);
     const ks = ksTwoSample(b, c);
     const wasserstein = wassersteinNormalized(b, c);
-    const scores = { count_ref: base.count, ks, wasserstein };
+    const scores = { count_cur: cur.count, ks, wasserstein };
     return {
       type: 'numeric',
       count_ref: base.count,
@@ -78,24 +78,16 @@ export function featureDrift(base: FeatureSummary, cur: FeatureSummary, rule: Dr
       chi2,
       js,
       new_categories: newCategories(b, c),
-      ...decideCategorical({ count_ref: b.total, chi2, js }, rule),
+      ...decideCategorical({ count_cur: c.total, chi2, js }, rule),
     };
   }
   return `numeric on one side and categorical on the other`;
 }
 
-/** How strongly the deciding score says drift: > 1 past the threshold, used to rank features. */
-function severity(d: FeatureDrift, rule: DriftRule): number {
-  switch (d.method) {
-    case 'ks':
-      return d.type === 'numeric' ? rule.ks_alpha / Math.max(d.ks.p_value, Number.MIN_VALUE) : 0;
-    case 'chi2':
-      return d.type === 'categorical' ? rule.chi2_alpha / Math.max(d.chi2.p_value, Number.MIN_VALUE) : 0;
-    case 'wasserstein':
-      return d.type === 'numeric' ? d.wasserstein / rule.wasserstein_threshold : 0;
-    case 'js':
-      return d.js / rule.js_threshold;
-  }
+/** How strongly the deciding test says drift (smaller p first), used to rank features. */
+function severity(d: FeatureDrift): number {
+  const p = d.type === 'numeric' ? d.ks.p_value : d.chi2.p_value;
+  return -Math.log10(Math.max(p, Number.MIN_VALUE));
 }
 
 export function compareProfiles(base: WindowProfile, cur: WindowProfile, rule: DriftRule = DEFAULT_DRIFT_RULE): DriftReport {
@@ -113,7 +105,7 @@ export function compareProfiles(base: WindowProfile, cur: WindowProfile, rule: D
     if (typeof d === 'string') skipped[name] = d;
     else compared.push([name, d]);
   }
-  compared.sort((x, y) => severity(y[1], rule) - severity(x[1], rule) || (x[0] < y[0] ? -1 : 1));
+  compared.sort((x, y) => severity(y[1]) - severity(x[1]) || (x[0] < y[0] ? -1 : 1));
   const drifted = compared.filter(([, d]) => d.drift).map(([name]) => name);
   const share = compared.length === 0 ? 0 : drifted.length / compared.length;
   const orNull = (d: FeatureDrift | string): FeatureDrift | null => (typeof d === 'string' ? null : d);

@@ -74,8 +74,8 @@ describe('analyze', () => {
     const report = JSON.parse(r.out) as Report;
     expect(report.lines).toEqual({ baseline: 5_000, current: 5_000 });
     expect(report.dataset).toEqual({ drift: false, share: 0, drifted: [] });
-    expect(report.features['x']).toMatchObject({ type: 'numeric', count_ref: 5_000, count_cur: 5_000, method: 'wasserstein', drift: false });
-    expect(report.features['c']).toMatchObject({ type: 'categorical', method: 'js', drift: false, new_categories: [] });
+    expect(report.features['x']).toMatchObject({ type: 'numeric', count_ref: 5_000, count_cur: 5_000, method: 'ks', drift: false });
+    expect(report.features['c']).toMatchObject({ type: 'categorical', method: 'chi2', drift: false, new_categories: [] });
     expect(report.prediction).toMatchObject({ type: 'categorical', drift: false });
   });
 
@@ -92,7 +92,14 @@ describe('analyze', () => {
     expect(x['wasserstein']).toBeLessThan(0.6);
     expect((x['ks'] as { p_value: number }).p_value).toBeLessThan(1e-10);
     expect(report.features['c']).toMatchObject({ drift: true });
-    expect(Object.keys(report.features)).toEqual(['x', 'c']); // most drifted first
+    // Ranked by the deciding test's p-value, smallest first.
+    const p = (name: string) => {
+      const f = report.features[name]!;
+      return ((f['ks'] ?? f['chi2']) as { p_value: number }).p_value;
+    };
+    const order = Object.keys(report.features);
+    expect(order.sort()).toEqual(['c', 'x']);
+    expect(p(Object.keys(report.features)[0]!)).toBeLessThanOrEqual(p(Object.keys(report.features)[1]!));
     expect(report.prediction).toMatchObject({ drift: true });
     expect(report.quality.baseline).toHaveProperty('accuracy');
     expect(report.quality.current).toHaveProperty('labelled');
@@ -107,7 +114,7 @@ describe('analyze', () => {
     expect(report.quality.current).toHaveProperty('macro');
   });
 
-  it('lets the statistical tests decide with a small reference, and lists what it could not compare', async () => {
+  it('decides by the tests with a small reference too, and lists what it could not compare', async () => {
     const small = writeData('small.jsonl', { n: 800, seed: 4 });
     const extra = writeData('extra.jsonl', { n: 800, seed: 5, extra: true });
     const report = JSON.parse((await analyze(small, extra, '--json')).out) as Report;

@@ -72,7 +72,7 @@ describe('baselines', () => {
     for (const w of ws) {
       const shifted = w.start >= T0 + 300_000;
       expect(w.drift?.features['x']?.drift, `window ${new Date(w.start).toISOString()}`).toBe(shifted);
-      expect(w.drift?.features['x']?.method).toBe('wasserstein');
+      expect(w.drift?.features['x']?.method).toBe('ks');
       expect(w.drift?.features['c']?.drift).toBe(false);
     }
   });

@@ -39,6 +39,8 @@ export interface DriftReport {
   /** Features not compared, with why (no values on one side, or a different type). */
   skipped: Record<string, string>;
   prediction: FeatureDrift | null;
+  /** When the prediction drifted: the features that drifted in the same window (where to look first). */
+  prediction_drift_features: string[];
   label: FeatureDrift | null;
   /** Quality of both sides, and concept drift: the current quality against the baseline's. */
   quality: { baseline: QualityMetrics; current: QualityMetrics; concept: ConceptDrift };
@@ -109,13 +111,15 @@ export function compareProfiles(base: WindowProfile, cur: WindowProfile, rule: D
   const drifted = compared.filter(([, d]) => d.drift).map(([name]) => name);
   const share = compared.length === 0 ? 0 : drifted.length / compared.length;
   const orNull = (d: FeatureDrift | string): FeatureDrift | null => (typeof d === 'string' ? null : d);
+  const prediction = orNull(featureDrift(base.prediction, cur.prediction, rule));
   const bq = qualityMetrics(base.toJSON().quality);
   const cq = qualityMetrics(cur.toJSON().quality);
   return {
     dataset: { drift: compared.length > 0 && share >= rule.dataset_share, share, drifted },
     features: Object.fromEntries(compared),
     skipped,
-    prediction: orNull(featureDrift(base.prediction, cur.prediction, rule)),
+    prediction,
+    prediction_drift_features: prediction?.drift === true ? drifted : [],
     label: orNull(featureDrift(base.label, cur.label, rule)),
     quality: { baseline: bq, current: cq, concept: conceptDrift(bq, cq) },
   };

@@ -58,6 +58,7 @@ type Report = {
   features: Record<string, Record<string, unknown>>;
   skipped: Record<string, string>;
   prediction: Record<string, unknown> | null;
+  prediction_drift_features: string[];
   label: Record<string, unknown> | null;
   quality: { baseline: Record<string, unknown>; current: Record<string, unknown>; concept: Record<string, unknown> };
   lines: { baseline: number; current: number };
@@ -77,6 +78,7 @@ describe('analyze', () => {
     expect(report.features['x']).toMatchObject({ type: 'numeric', count_ref: 5_000, count_cur: 5_000, method: 'ks', drift: false });
     expect(report.features['c']).toMatchObject({ type: 'categorical', method: 'chi2', drift: false, new_categories: [] });
     expect(report.prediction).toMatchObject({ type: 'categorical', drift: false });
+    expect(report.prediction_drift_features).toEqual([]);
   });
 
   it('finds a half-std shift and a category share change, ranks them, and exits 3 with --fail-on-drift', async () => {
@@ -101,6 +103,7 @@ describe('analyze', () => {
     expect(order.sort()).toEqual(['c', 'x']);
     expect(p(Object.keys(report.features)[0]!)).toBeLessThanOrEqual(p(Object.keys(report.features)[1]!));
     expect(report.prediction).toMatchObject({ drift: true });
+    expect(report.prediction_drift_features.sort()).toEqual(['c', 'x']);
     expect(report.quality.baseline).toHaveProperty('accuracy');
     expect(report.quality.current).toHaveProperty('labelled');
   });

@@ -24,7 +24,7 @@ export function analyze(config: AgentConfig, opts: AnalyzeOptions): DriftReport 
   const types = new FeatureTypes(model.features, model.infer_features);
   const base = profileFile(opts.baseline, model, types, 'baseline');
   const cur = profileFile(opts.current, model, types, 'current');
-  return { ...compareProfiles(base.profile, cur.profile), lines: { baseline: base.lines, current: cur.lines } };
+  return { ...compareProfiles(base.profile, cur.profile, model.drift.rule, model.drift.features), lines: { baseline: base.lines, current: cur.lines } };
 }
 
 /** Whether the report shows drift of the data, the predictions, the labels or the concept. */

@@ -107,6 +107,14 @@ export function int(min: number, max: number): Schema<number, number> {
   });
 }
 
+export function real(min: number, max: number): Schema<number, number> {
+  const expected = `a number from ${min} to ${max}`;
+  return scalar(expected, (raw, at, ctx) => {
+    const value = numberLike(raw, at, ctx);
+    return typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max ? value : undefined;
+  });
+}
+
 export const bool: Schema<boolean, boolean> = scalar('true or false', (raw, at, ctx) => {
   if (typeof raw === 'boolean') return raw;
   if (typeof raw === 'string' && ctx.fromEnv.has(formatPath(at))) {

@@ -3,11 +3,13 @@
 // Defaults live here in the user's own notation ("60s", "1MiB") and go through the same checks.
 import path from 'node:path';
 import {
-  bool, int, list, measure, object, oneOf, optional, Problem, quoteHint, record, scalar, str, withDefault,
+  bool, int, list, measure, object, oneOf, optional, Problem, quoteHint, real, record, scalar, str, withDefault,
   type InputOf,
 } from './checkers.js';
 import { describeValue, formatDuration, DAY_MS, KIB, SECOND_MS } from './errors.js';
-import type { AgentConfig, BaselineLearnConfig, FieldMapping, IngestConfig, ModelConfig, RetentionConfig } from './types.js';
+import type {
+  AgentConfig, BaselineLearnConfig, DriftConfig, FeatureDriftConfig, FieldMapping, IngestConfig, ModelConfig, RetentionConfig,
+} from './types.js';
 
 export { INVALID, type CheckContext, type Issue } from './checkers.js';
 
@@ -78,6 +80,35 @@ const baselineLearn = object(
   },
 );
 
+// The defaults mirror agent/drift/rule.ts DEFAULT_DRIFT_RULE (a test there checks they agree).
+const featureDrift = object(
+  {
+    ignore: withDefault(bool, false),
+    min_count: optional(int(1, 1_000_000_000)),
+    ks_alpha: optional(real(0, 1)),
+    chi2_alpha: optional(real(0, 1)),
+    wasserstein_floor: optional(real(0, 1_000_000)),
+    js_floor: optional(real(0, 1)),
+  },
+  ({ ignore, ...thresholds }): FeatureDriftConfig => ({
+    ignore,
+    rule: Object.fromEntries(Object.entries(thresholds).filter(([, v]) => v !== undefined)) as FeatureDriftConfig['rule'],
+  }),
+);
+
+const drift = object(
+  {
+    min_count: withDefault(int(1, 1_000_000_000), 30),
+    ks_alpha: withDefault(real(0, 1), 0.001),
+    chi2_alpha: withDefault(real(0, 1), 0.001),
+    wasserstein_floor: withDefault(real(0, 1_000_000), 0.05),
+    js_floor: withDefault(real(0, 1), 0.02),
+    dataset_share: withDefault(real(0, 1), 0.5),
+    features: withDefault(record('feature names', featureDrift), {}),
+  },
+  ({ features, ...rule }): DriftConfig => ({ rule, features }),
+);
+
 const model = object(
   {
     name,
@@ -96,6 +127,7 @@ const model = object(
     infer_features: withDefault(bool, true),
     segments: withDefault(list(dotPath, { of: 'dot paths', unique: true }), []),
     baseline: withDefault(object({ learn: optional(baselineLearn) }, (v) => v), {}),
+    drift: withDefault(drift, {}),
   },
   (v): ModelConfig => ({
     name: v.name,
@@ -114,6 +146,7 @@ const model = object(
     infer_features: v.infer_features,
     segments: v.segments,
     baseline_learn: v.baseline.learn ?? null,
+    drift: v.drift,
   }),
 );
 

@@ -43,6 +43,29 @@ export interface ModelConfig {
   segments: string[];
   /** Learn each version's baseline from its first records or time, or null (baselines from files only). */
   baseline_learn: BaselineLearnConfig | null;
+  /** The drift rule for this model (the defaults unless overridden), and per-feature overrides. */
+  drift: DriftConfig;
+}
+
+export interface DriftRuleConfig {
+  min_count: number;
+  ks_alpha: number;
+  chi2_alpha: number;
+  wasserstein_floor: number;
+  js_floor: number;
+  dataset_share: number;
+}
+
+export interface FeatureDriftConfig {
+  /** Leave the feature out of drift (ids, counters, timestamps). */
+  ignore: boolean;
+  /** Thresholds that replace the model's for this feature. */
+  rule: Partial<Omit<DriftRuleConfig, 'dataset_share'>>;
+}
+
+export interface DriftConfig {
+  rule: DriftRuleConfig;
+  features: Record<string, FeatureDriftConfig>;
 }
 
 export interface BaselineLearnConfig {

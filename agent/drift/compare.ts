@@ -1,5 +1,6 @@
 // Compares a current profile with its baseline: every drift score per feature and for prediction
 // and label, the rule's verdict, the dataset share, and both sides' quality.
+import type { FeatureDriftConfig } from '../config/types.js';
 import { CategoricalSummary, NumericSummary, type FeatureSummary, type WindowProfile } from '../profile/index.js';
 import { categoricalSide, chiSquared, jensenShannonCategorical, newCategories, psiCategorical } from './categorical.js';
 import { jensenShannonNumeric, ksTwoSample, numericSide, psiNumeric, wassersteinNormalized } from './numeric.js';
@@ -92,18 +93,32 @@ function severity(d: FeatureDrift): number {
   return -Math.log10(Math.max(p, Number.MIN_VALUE));
 }
 
-export function compareProfiles(base: WindowProfile, cur: WindowProfile, rule: DriftRule = DEFAULT_DRIFT_RULE): DriftReport {
+/**
+ * `features` overrides the rule per feature (other thresholds, or `ignore` to leave it out, as in
+ * the model's `drift.features` config).
+ */
+export function compareProfiles(
+  base: WindowProfile,
+  cur: WindowProfile,
+  rule: DriftRule = DEFAULT_DRIFT_RULE,
+  features: Readonly<Record<string, FeatureDriftConfig>> = {},
+): DriftReport {
   const compared: Array<[string, FeatureDrift]> = [];
   const skipped: Record<string, string> = {};
   const names = new Set([...base.featureNames(), ...cur.featureNames()]);
   for (const name of [...names].sort()) {
     const b = base.feature(name);
     const c = cur.feature(name);
+    const own = Object.hasOwn(features, name) ? features[name] : undefined;
+    if (own?.ignore) {
+      skipped[name] = 'ignored by the drift config';
+      continue;
+    }
     if (!b || !c) {
       skipped[name] = b ? 'not in the current data' : 'not in the baseline';
       continue;
     }
-    const d = featureDrift(b, c, rule);
+    const d = featureDrift(b, c, own ? { ...rule, ...own.rule } : rule);
     if (typeof d === 'string') skipped[name] = d;
     else compared.push([name, d]);
   }

@@ -10,19 +10,10 @@
 //   categorical: chi-squared p < 0.001  and  Jensen-Shannon >= 0.02
 //   fewer than 30 values in the window: no drift (too few to say).
 // The dataset drifts when at least half of the compared features drift (Evidently's share).
+import type { DriftRuleConfig } from '../config/types.js';
 
-export interface DriftRule {
-  /** Fewer values than this in the current window: drift is never claimed. */
-  min_count: number;
-  ks_alpha: number;
-  chi2_alpha: number;
-  /** Smallest Wasserstein-1 distance, in baseline std, reported as drift. */
-  wasserstein_floor: number;
-  /** Smallest Jensen-Shannon distance (natural log) reported as drift. */
-  js_floor: number;
-  /** Share of drifted features at which the dataset counts as drifted. */
-  dataset_share: number;
-}
+/** The rule's thresholds; per model in the config (`drift:`), with per-feature overrides. */
+export type DriftRule = DriftRuleConfig;
 
 export const DEFAULT_DRIFT_RULE: Readonly<DriftRule> = Object.freeze({
   min_count: 30,

@@ -178,7 +178,7 @@ export class ModelWindows {
       rejected: p.rejected,
       late: p.late,
       profile: p.encode(),
-      drift: baseline ? JSON.stringify(compareProfiles(baseline, p)) : null,
+      drift: baseline ? JSON.stringify(compareProfiles(baseline, p, this.model.drift.rule, this.model.drift.features)) : null,
     };
   }
 }

@@ -6,6 +6,7 @@ import {
   ConfigError, defaultAgentConfig, formatDuration, loadAgentConfig, parseAgentConfig, parseDuration, parseSize,
   type AgentConfig,
 } from '../../agent/config/index.js';
+import { DEFAULT_DRIFT_RULE } from '../../agent/drift/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MINIMAL_FILE = path.join(here, 'fixtures', 'minimal.yaml');
@@ -70,6 +71,7 @@ describe('the minimal file', () => {
           infer_features: true,
           segments: [],
           baseline_learn: null,
+          drift: { rule: { ...DEFAULT_DRIFT_RULE }, features: {} },
         },
       ],
       ingest: {
@@ -121,8 +123,9 @@ describe('the example file', () => {
     const [fraud, energy] = example.models;
     const plain = defaults.models[0];
     if (fraud === undefined || energy === undefined || plain === undefined) throw new Error('models missing');
-    const { name, task, logs, features, segments, baseline_learn, ...options } = fraud;
-    const { name: _n, task: _t, logs: _l, features: _f, segments: _s, baseline_learn: _b, ...defaultOptions } = plain;
+    const { name, task, logs, features, segments, baseline_learn, drift, ...options } = fraud;
+    const { name: _n, task: _t, logs: _l, features: _f, segments: _s, baseline_learn: _b, drift: _d, ...defaultOptions } = plain;
+    expect(drift).toEqual({ rule: plain.drift.rule, features: { merchant_category: { ignore: false, rule: { js_floor: 0.05 } } } });
     expect(options).toEqual(defaultOptions);
     expect(plain.baseline_learn).toBeNull();
     expect({ name, task, features, segments, baseline_learn }).toEqual({
@@ -145,6 +148,18 @@ describe('learned baselines', () => {
     expect(problems(withModelOption('baseline: {learn: {records: 5, duration: 1h}}'))[0]).toContain('models[0].baseline.learn: give exactly one of records');
     expect(problems(withModelOption('baseline: {learn: {}}'))[0]).toContain('give exactly one of records');
     expect(problems(withModelOption('baseline: {learn: {records: 0}}'))[0]).toContain('models[0].baseline.learn.records');
+  });
+});
+
+describe('drift rule', () => {
+  it("defaults to the drift stage's own default rule, and takes per-model and per-feature overrides", () => {
+    expect(parse(MODEL).models[0]?.drift).toEqual({ rule: { ...DEFAULT_DRIFT_RULE }, features: {} });
+    const m = parse(withModelOption('drift: {ks_alpha: 0.01, features: {amount: {wasserstein_floor: 0.2}, request_no: {ignore: true}}}')).models[0];
+    expect(m?.drift.rule.ks_alpha).toBe(0.01);
+    expect(m?.drift.rule.js_floor).toBe(DEFAULT_DRIFT_RULE.js_floor);
+    expect(m?.drift.features).toEqual({ amount: { ignore: false, rule: { wasserstein_floor: 0.2 } }, request_no: { ignore: true, rule: {} } });
+    expect(problems(withModelOption('drift: {ks_alpha: 2}'))[0]).toContain('models[0].drift.ks_alpha');
+    expect(problems(withModelOption('drift: {features: {a: {dataset_share: 0.1}}}'))[0]).toContain('models[0].drift.features.a.dataset_share: unknown key');
   });
 });
 

@@ -127,6 +127,26 @@ describe('analyze', () => {
     expect(report.skipped).toEqual({ z: 'not in the baseline' });
   });
 
+  it('follows the drift config: per-feature thresholds and ignored features', async () => {
+    const tuned = path.join(dir, 'tuned.yaml');
+    fs.writeFileSync(
+      tuned,
+      'data_dir: ./data\nmodels:\n  - name: fraud\n    task: classification\n    logs: ["./logs/*.jsonl"]\n' +
+        '    drift: {features: {x: {wasserstein_floor: 5}, c: {ignore: true}}}\n',
+    );
+    const moved = writeData('moved2.jsonl', { n: 5_000, seed: 7, shift: 0.5, shareA: 0.6 });
+    let out = '';
+    const code = await main(['analyze', '--config', tuned, '--model', 'fraud', '--baseline', ref, '--current', moved, '--json'], {
+      out: (s) => (out += s),
+      err: () => {},
+    });
+    expect(code).toBe(0);
+    const report = JSON.parse(out) as Report;
+    expect(report.features['x']).toMatchObject({ drift: false }); // 0.5 std is under its floor of 5
+    expect(report.skipped['c']).toBe('ignored by the drift config');
+    expect(report.dataset.drift).toBe(false);
+  });
+
   it('prints a readable table without --json, and refuses a missing file or flag', async () => {
     const r = await analyze(ref, ref);
     expect(r.code).toBe(0);

@@ -1,5 +1,6 @@
 // Builds resolved agent configs in code for tests (the YAML loader has its own tests).
 import type { AgentConfig, FieldMapping, ModelConfig } from '../../agent/config/types.js';
+import { DEFAULT_DRIFT_RULE } from '../../agent/drift/index.js';
 
 export const DEFAULT_FIELDS: FieldMapping = {
   ts: 'ts',
@@ -33,6 +34,7 @@ export function testModel(overrides: Partial<ModelConfig> & { logs: string[] }):
     infer_features: true,
     segments: [],
     baseline_learn: null,
+    drift: { rule: { ...DEFAULT_DRIFT_RULE }, features: {} },
     ...overrides,
   };
 }

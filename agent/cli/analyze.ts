@@ -3,6 +3,7 @@
 import type { AgentConfig } from '../config/types.js';
 import { compareProfiles, type DriftReport, type FeatureDrift } from '../drift/index.js';
 import { AgentError } from '../errors.js';
+import type { WindowProfile } from '../profile/index.js';
 import { FeatureTypes } from '../records/index.js';
 import { profileFile } from '../runtime/profile-file.js';
 
@@ -15,7 +16,13 @@ export interface AnalyzeOptions {
   current: string;
 }
 
-export function analyze(config: AgentConfig, opts: AnalyzeOptions): DriftReport & { lines: { baseline: number; current: number } } {
+export interface Analysis {
+  report: DriftReport & { lines: { baseline: number; current: number } };
+  base: WindowProfile;
+  cur: WindowProfile;
+}
+
+export function analyze(config: AgentConfig, opts: AnalyzeOptions): Analysis {
   const model = config.models.find((m) => m.name === opts.model);
   if (!model) {
     throw new AgentError('EW_ERR_UNKNOWN_MODEL', `analyze: no model "${opts.model}" in the configuration (models: ${config.models.map((m) => m.name).join(', ')})`);
@@ -24,7 +31,8 @@ export function analyze(config: AgentConfig, opts: AnalyzeOptions): DriftReport 
   const types = new FeatureTypes(model.features, model.infer_features);
   const base = profileFile(opts.baseline, model, types, 'baseline');
   const cur = profileFile(opts.current, model, types, 'current');
-  return { ...compareProfiles(base.profile, cur.profile, model.drift.rule, model.drift.features), lines: { baseline: base.lines, current: cur.lines } };
+  const report = { ...compareProfiles(base.profile, cur.profile, model.drift.rule, model.drift.features), lines: { baseline: base.lines, current: cur.lines } };
+  return { report, base: base.profile, cur: cur.profile };
 }
 
 /** Whether the report shows drift of the data, the predictions, the labels or the concept. */

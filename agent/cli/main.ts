@@ -1,8 +1,11 @@
 // edgewatch-agent's command line. Exit codes: 0 ok, 2 bad config or usage, 1 runtime failure.
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadAgentConfig } from '../config/index.js';
 import { analyze, driftFound, DRIFT_EXIT_CODE, formatReport } from './analyze.js';
 import { baselineFromFile, exportBaseline, importBaseline } from './baseline.js';
+import { renderReportHtml } from './report-html.js';
 import type { AgentConfig } from '../config/types.js';
 import { AgentError } from '../errors.js';
 import { createLogger, type Level } from '../log.js';
@@ -28,8 +31,9 @@ Usage:
   edgewatch-agent baseline --config FILE --model NAME --export OUT [--version V]
   edgewatch-agent baseline --config FILE --import IN
       Write / read a baseline as a versioned CBOR file, so one baseline serves a fleet.
-  edgewatch-agent analyze --config FILE --model NAME --baseline REF --current CUR [--json] [--fail-on-drift]
+  edgewatch-agent analyze --config FILE --model NAME --baseline REF --current CUR [--json] [--html OUT] [--fail-on-drift]
       Drift of CUR against REF (files in the model's log format), no daemon, no database.
+      --html OUT: also write one self-contained page (histograms and the table; nothing fetched).
       --fail-on-drift: exit 3 when the data, the predictions, the labels or the concept drifted.
   edgewatch-agent --version | --help
 
@@ -84,6 +88,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     baseline: { type: 'string' },
     current: { type: 'string' },
     'fail-on-drift': { type: 'boolean' },
+    html: { type: 'string' },
     version: { type: 'string' },
     export: { type: 'string' },
     import: { type: 'string' },
@@ -212,7 +217,12 @@ function analyzeCommand(config: AgentConfig, opts: Parsed, io: Io): number {
     if (typeof v !== 'string') throw new AgentError('EW_ERR_USAGE', `analyze: --${flag} is required`);
     return v;
   };
-  const report = analyze(config, { model: need('model'), baseline: need('baseline'), current: need('current') });
+  const { report, base, cur } = analyze(config, { model: need('model'), baseline: need('baseline'), current: need('current') });
+  const html = opts['html'];
+  if (typeof html === 'string') {
+    const title = `edgewatch drift: ${path.basename(need('current'))} against ${path.basename(need('baseline'))} (model ${need('model')})`;
+    fs.writeFileSync(html, renderReportHtml(report, base, cur, title));
+  }
   io.out(opts.json === true ? JSON.stringify(report) : formatReport(report));
   return opts['fail-on-drift'] === true && driftFound(report) ? DRIFT_EXIT_CODE : 0;
 }

@@ -147,6 +147,24 @@ describe('analyze', () => {
     expect(report.dataset.drift).toBe(false);
   });
 
+  it('writes one self-contained HTML page with the table and both histograms per feature', async () => {
+    const moved = writeData('moved3.jsonl', { n: 5_000, seed: 8, shift: 0.5 });
+    const page = path.join(dir, 'report.html');
+    const r = await analyze(ref, moved, '--html', page);
+    expect(r.code).toBe(0);
+    const html = fs.readFileSync(page, 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).toMatch(/<tr class="drift"><td><a href="#f-x">x<\/a><\/td><td>numeric<\/td><td>DRIFT<\/td>/);
+    expect(html).toMatch(/<tr class=""><td><a href="#f-c">c<\/a><\/td><td>categorical<\/td><td>ok<\/td>/);
+    for (const id of ['f-x', 'f-c', 'f-(prediction)']) expect(html).toContain(`<section id="${id}">`);
+    // Ten decile bins for x and three categories for c, each with a baseline and a current bar.
+    const xSection = html.slice(html.indexOf('<section id="f-x">'), html.indexOf('</section>', html.indexOf('<section id="f-x">')));
+    expect(xSection.match(/<rect class="b"/g)).toHaveLength(10);
+    expect(xSection.match(/<rect class="c"/g)).toHaveLength(10);
+    // Nothing is fetched: no scripts, no external resources.
+    expect(html).not.toMatch(/<script|src=|https?:/i);
+  });
+
   it('prints a readable table without --json, and refuses a missing file or flag', async () => {
     const r = await analyze(ref, ref);
     expect(r.code).toBe(0);

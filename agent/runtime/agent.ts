@@ -67,6 +67,12 @@ class ModelPipeline {
         );
       },
       notice: (kind, file, detail) => {
+        if (kind === 'closed') {
+          // A reopened file gets a new parser (and, for CSV, its header again).
+          this.parsers.delete(file.key);
+          this.log.log('debug', 'log file closed', { model: model.name, path: file.path, detail });
+          return;
+        }
         if (kind === 'unreadable') {
           // Once per file and cause: a file we may not read would otherwise fill the log every poll.
           this.log.once(`read:${file.path}:${detail}`, 'error', 'log file unreadable', { code: 'EW_ERR_READ', model: model.name, path: file.path, detail });

@@ -42,45 +42,50 @@ function toBaseline(r: BaselineRow): StoredBaseline {
 }
 
 export class BaselineStore {
-  constructor(private readonly db: Database.Database) {}
+  private readonly upsert: Database.Statement;
+  private readonly byVersion: Database.Statement;
+  private readonly ofModel: Database.Statement;
+  private readonly learningOf: Database.Statement;
+  private readonly stamp: Database.Statement;
+
+  constructor(db: Database.Database) {
+    this.upsert = db.prepare(
+      `INSERT INTO baselines (model, model_version, source, created_at, records, profile, complete, first_ts)
+       VALUES (@model, @modelVersion, @source, @createdAt, @records, @profile, @complete, @firstTs)
+       ON CONFLICT (model, model_version) DO UPDATE SET source = excluded.source, created_at = excluded.created_at,
+         records = excluded.records, profile = excluded.profile, complete = excluded.complete, first_ts = excluded.first_ts`,
+    );
+    this.byVersion = db.prepare(
+      `SELECT * FROM baselines WHERE model = ? AND complete = 1 AND model_version IN (?, ?) ORDER BY model_version = ? DESC LIMIT 1`,
+    );
+    this.ofModel = db.prepare(`SELECT * FROM baselines WHERE model = ? ORDER BY model_version`);
+    this.learningOf = db.prepare(`SELECT * FROM baselines WHERE model = ? AND complete = 0`);
+    this.stamp = db.prepare(`SELECT COUNT(*) AS n, MAX(created_at) AS at FROM baselines WHERE model = ? AND complete = 1`);
+  }
 
   /** Stores a baseline, replacing the one for the same (model, version). */
   put(b: StoredBaseline): void {
-    this.db
-      .prepare(
-        `INSERT INTO baselines (model, model_version, source, created_at, records, profile, complete, first_ts)
-         VALUES (@model, @modelVersion, @source, @createdAt, @records, @profile, @complete, @firstTs)
-         ON CONFLICT (model, model_version) DO UPDATE SET source = excluded.source, created_at = excluded.created_at,
-           records = excluded.records, profile = excluded.profile, complete = excluded.complete, first_ts = excluded.first_ts`,
-      )
-      .run({ ...b, complete: b.complete ? 1 : 0 });
+    this.upsert.run({ ...b, complete: b.complete ? 1 : 0 });
   }
 
   /** Baselines still being learned. */
   learning(model: string): StoredBaseline[] {
-    return (this.db.prepare(`SELECT * FROM baselines WHERE model = ? AND complete = 0`).all(model) as BaselineRow[]).map(toBaseline);
+    return (this.learningOf.all(model) as BaselineRow[]).map(toBaseline);
   }
 
   /** The baseline of this version, else the model's baseline for all versions. */
   get(model: string, modelVersion: string): StoredBaseline | null {
-    const row = this.db
-      .prepare(
-        `SELECT * FROM baselines WHERE model = ? AND complete = 1 AND model_version IN (?, ?) ORDER BY model_version = ? DESC LIMIT 1`,
-      )
-      .get(model, modelVersion, ALL_VERSIONS, ALL_VERSIONS) as BaselineRow | undefined;
+    const row = this.byVersion.get(model, modelVersion, ALL_VERSIONS, ALL_VERSIONS) as BaselineRow | undefined;
     return row ? toBaseline(row) : null;
   }
 
   list(model: string): StoredBaseline[] {
-    return (this.db.prepare(`SELECT * FROM baselines WHERE model = ? ORDER BY model_version`).all(model) as BaselineRow[]).map(toBaseline);
+    return (this.ofModel.all(model) as BaselineRow[]).map(toBaseline);
   }
 
   /** Changes whenever a baseline is added or replaced: a cheap check for a running agent. */
   version(model: string): string {
-    const r = this.db.prepare(`SELECT COUNT(*) AS n, MAX(created_at) AS at FROM baselines WHERE model = ? AND complete = 1`).get(model) as {
-      n: number;
-      at: number | null;
-    };
+    const r = this.stamp.get(model) as { n: number; at: number | null };
     return `${r.n}:${r.at ?? 0}`;
   }
 }

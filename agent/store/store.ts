@@ -100,6 +100,7 @@ export class AgentStore {
   private readonly upsertCounters: Database.Statement;
   private readonly upsertType: Database.Statement;
   private lock: Database.Database | null = null;
+  private baselineStore: BaselineStore | null = null;
 
   private constructor(readonly db: Database.Database, readonly file: string) {
     this.upsertWindow = db.prepare(`
@@ -222,10 +223,7 @@ export class AgentStore {
       for (const m of models) {
         for (const w of m.open) this.upsertWindow.run(w);
         for (const w of m.closed) this.upsertWindow.run(w);
-        if (m.baselines.length > 0) {
-          const baselines = this.baselines;
-          for (const b of m.baselines) baselines.put(b);
-        }
+        for (const b of m.baselines) this.baselines.put(b);
         for (const cp of m.checkpoints) {
           this.upsertFile.run({ model: m.model, ...cp, done: cp.done ? 1 : 0, now });
         }
@@ -306,8 +304,10 @@ export class AgentStore {
     return this.db.prepare(`DELETE FROM files WHERE done = 1 AND updated_at < ?`).run(before).changes;
   }
 
+  /** Statements prepared once, on first use (a read-only store of an old schema never needs them). */
   get baselines(): BaselineStore {
-    return new BaselineStore(this.db);
+    this.baselineStore ??= new BaselineStore(this.db);
+    return this.baselineStore;
   }
 
   meta(key: string): string | null {

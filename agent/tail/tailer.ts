@@ -21,7 +21,7 @@ export interface FileCheckpoint {
   done: boolean;
 }
 
-export type TailNotice = 'resumed' | 'rotated' | 'truncated' | 'replaced' | 'found_moved' | 'missing' | 'unreadable';
+export type TailNotice = 'resumed' | 'rotated' | 'truncated' | 'replaced' | 'found_moved' | 'missing' | 'unreadable' | 'closed';
 
 export interface TailEvents {
   /** A complete, non-blank line. `first` is true for the line at byte 0 (a CSV header). */
@@ -210,6 +210,7 @@ export class Tailer {
     this.open.delete(file.key);
     this.saved.set(cp.key, cp);
     this.finished.push(cp);
+    this.events.notice('closed', file, done ? 'read to its end after rotation' : 'idle; reopened when it grows');
   }
 
   private openFile(p: string, rotated: boolean): OpenFile | null {
@@ -317,7 +318,10 @@ export class Tailer {
         this.events.notice('found_moved', opened, `was ${cp.path}; reading it to its end`);
       } else {
         this.events.notice('missing', cp, `gone while the agent was down; any lines after byte ${cp.offset} are lost`);
-        this.finished.push({ ...cp, done: true });
+        // Marked done at once: later scans before the next commit must not report it again.
+        const gone = { ...cp, done: true };
+        this.saved.set(cp.key, gone);
+        this.finished.push(gone);
       }
     }
   }

@@ -3,8 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadAgentConfig } from '../config/index.js';
+import { alertsCommand } from './alerts.js';
 import { analyze, driftFound, DRIFT_EXIT_CODE, formatReport } from './analyze.js';
 import { baselineFromFile, exportBaseline, importBaseline } from './baseline.js';
+import { compare, formatComparison, parseBy } from './compare.js';
 import { renderReportHtml } from './report-html.js';
 import type { AgentConfig } from '../config/types.js';
 import { AgentError } from '../errors.js';
@@ -35,6 +37,14 @@ Usage:
       Drift of CUR against REF (files in the model's log format), no daemon, no database.
       --html OUT: also write one self-contained page (histograms and the table; nothing fetched).
       --fail-on-drift: exit 3 when the data, the predictions, the labels or the concept drifted.
+  edgewatch-agent compare --config FILE --model NAME [--by version|segment] [--from T] [--to T]
+                  [--reference V] [--version V] [--json]
+      Closed windows side by side: one column per version (records, errors, latency, prediction,
+      quality, drift against its baseline and against the reference version, default the version
+      with the most records) or per segment value (--by segment; --version V: that version only).
+      Default range: the 24 h before --to, else before the newest closed window's end.
+  edgewatch-agent alerts --config FILE [--json] [--since T]
+      Active alerts (pending, firing), then those resolved since T (default: the last 24 h).
   edgewatch-agent --version | --help
 
 Exit codes: 0 ok, 2 bad configuration or usage, 1 runtime failure, 3 drift found (analyze --fail-on-drift).
@@ -93,6 +103,9 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     export: { type: 'string' },
     import: { type: 'string' },
     'log-level': { type: 'string' },
+    by: { type: 'string' },
+    reference: { type: 'string' },
+    since: { type: 'string' },
   });
   const configPath = opts.config;
   if (typeof configPath !== 'string') throw new AgentError('EW_ERR_USAGE', `${command}: --config FILE is required`);
@@ -107,8 +120,12 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return analyzeCommand(loadAgentConfig(configPath), opts, io);
     case 'baseline':
       return baselineCommand(loadAgentConfig(configPath), opts, io);
+    case 'compare':
+      return compareCommand(loadAgentConfig(configPath), opts, io);
+    case 'alerts':
+      return alertsCommand(loadAgentConfig(configPath), { json: opts.json === true, since: time(opts.since, '--since') }, io.out);
     default:
-      throw new AgentError('EW_ERR_USAGE', `unknown command "${command}"; commands: run, status, windows, baseline, analyze (see --help)`);
+      throw new AgentError('EW_ERR_USAGE', `unknown command "${command}"; commands: run, status, windows, baseline, analyze, compare, alerts (see --help)`);
   }
 }
 
@@ -225,6 +242,26 @@ function analyzeCommand(config: AgentConfig, opts: Parsed, io: Io): number {
   }
   io.out(opts.json === true ? JSON.stringify(report) : formatReport(report));
   return opts['fail-on-drift'] === true && driftFound(report) ? DRIFT_EXIT_CODE : 0;
+}
+
+function compareCommand(config: AgentConfig, opts: Parsed, io: Io): number {
+  const str = (flag: string): string | undefined => (typeof opts[flag] === 'string' ? (opts[flag] as string) : undefined);
+  const model = str('model');
+  if (model === undefined) throw new AgentError('EW_ERR_USAGE', 'compare: --model NAME is required');
+  const from = time(opts.from, '--from');
+  const to = time(opts.to, '--to');
+  const reference = str('reference');
+  const version = str('version');
+  const report = compare(config, {
+    model,
+    by: parseBy(str('by')),
+    ...(from === undefined ? {} : { from }),
+    ...(to === undefined ? {} : { to }),
+    ...(reference === undefined ? {} : { reference }),
+    ...(version === undefined ? {} : { version }),
+  });
+  io.out(opts.json === true ? JSON.stringify(report) : formatComparison(report));
+  return 0;
 }
 
 function summaryLine(p: WindowProfile, drift: unknown): string {

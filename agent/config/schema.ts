@@ -7,8 +7,9 @@ import {
   type InputOf,
 } from './checkers.js';
 import { describeValue, formatDuration, DAY_MS, KIB, SECOND_MS } from './errors.js';
+import { alertRules, builtinAlerts, mergeAlerts } from './alerts.js';
 import type {
-  AgentConfig, BaselineLearnConfig, DriftConfig, FeatureDriftConfig, FieldMapping, IngestConfig, ModelConfig, RetentionConfig,
+  AgentConfig, BaselineLearnConfig, DriftConfig, LabelsConfig, FeatureDriftConfig, FieldMapping, IngestConfig, ModelConfig, RetentionConfig,
 } from './types.js';
 
 export { INVALID, type CheckContext, type Issue } from './checkers.js';
@@ -109,6 +110,21 @@ const drift = object(
   ({ features, ...rule }): DriftConfig => ({ rule, features }),
 );
 
+const labels = object(
+  {
+    delayed: withDefault(bool, false),
+    horizon: withDefault(measure('duration', { min: SECOND_MS }), '24h'),
+    max_pending: withDefault(int(1, 1_000_000_000), 1_000_000),
+    max_pending_size: withDefault(measure('size', { min: KIB }), '256MiB'),
+  },
+  (v): LabelsConfig => ({
+    delayed: v.delayed,
+    horizon_ms: v.horizon,
+    max_pending: v.max_pending,
+    max_pending_bytes: v.max_pending_size,
+  }),
+);
+
 const model = object(
   {
     name,
@@ -128,6 +144,7 @@ const model = object(
     segments: withDefault(list(dotPath, { of: 'dot paths', unique: true }), []),
     baseline: withDefault(object({ learn: optional(baselineLearn) }, (v) => v), {}),
     drift: withDefault(drift, {}),
+    labels: withDefault(labels, {}),
   },
   (v): ModelConfig => ({
     name: v.name,
@@ -147,6 +164,7 @@ const model = object(
     segments: v.segments,
     baseline_learn: v.baseline.learn ?? null,
     drift: v.drift,
+    labels: v.labels,
   }),
 );
 
@@ -196,6 +214,8 @@ export const agentConfigSchema = object(
     ingest: withDefault(ingest, {}),
     retention: withDefault(retention, {}),
     models: list(model, { of: 'models (each with at least name, task and logs)', nonEmpty: true }),
+    alerts: withDefault(alertRules, []),
+    builtin_alerts: withDefault(builtinAlerts, {}),
   },
   (v, report): Omit<AgentConfig, 'source'> => {
     const names = new Map<string, number>();
@@ -217,7 +237,15 @@ export const agentConfigSchema = object(
         }
       });
     });
-    return { device: v.device, data_dir: v.data_dir, models: v.models, ingest: v.ingest, retention: v.retention };
+    v.models.forEach((m, i) => {
+      // A label may revise its prediction's window only while that window is still stored as such.
+      if (m.labels.delayed && m.labels.horizon_ms > v.retention.windows_ms) {
+        report(['models', i, 'labels', 'horizon'], `${formatDuration(m.labels.horizon_ms)} is longer than retention.windows ` +
+          `(${formatDuration(v.retention.windows_ms)}); a late label could no longer revise its window, so keep it at most that long`);
+      }
+    });
+    const alerts = mergeAlerts(v.alerts, v.builtin_alerts, v.models.map((m) => m.name), report);
+    return { device: v.device, data_dir: v.data_dir, models: v.models, ingest: v.ingest, retention: v.retention, alerts };
   },
 );
 

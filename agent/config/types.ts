@@ -45,6 +45,18 @@ export interface ModelConfig {
   baseline_learn: BaselineLearnConfig | null;
   /** The drift rule for this model (the defaults unless overridden), and per-feature overrides. */
   drift: DriftConfig;
+  /** Ground truth arriving in later lines, joined to its prediction by request_id. */
+  labels: LabelsConfig;
+}
+
+export interface LabelsConfig {
+  /** Keep predictions without a label until their label line arrives (and labels until their prediction). */
+  delayed: boolean;
+  /** How long (event time) a prediction waits for its label, and a label for its prediction. */
+  horizon_ms: number;
+  /** Bounds on what waits; past them new entries are counted as overflow and not kept. */
+  max_pending: number;
+  max_pending_bytes: number;
 }
 
 export interface DriftRuleConfig {
@@ -101,4 +113,25 @@ export interface AgentConfig {
   models: ModelConfig[];
   ingest: IngestConfig;
   retention: RetentionConfig;
+  /** The user's `alerts:` rules followed by the built-ins left on, merged (docs/alerts.md). */
+  alerts: AlertRuleConfig[];
+}
+
+export type AlertOp = '>' | '>=' | '<' | '<=' | '==' | '!=';
+export type AlertSeverity = 'info' | 'warning' | 'critical';
+
+export interface AlertRuleConfig {
+  /** Unique among all rules; a built-in's name is its key under `builtin_alerts`. */
+  name: string;
+  /** A metric name of the grammar in agent/alerts/metric-names.ts. */
+  metric: string;
+  op: AlertOp;
+  threshold: number;
+  /** How long the condition must hold before the alert fires; 0: at once. */
+  for_ms: number;
+  severity: AlertSeverity;
+  labels: Record<string, string>;
+  /** Only this model's windows; null: every model. */
+  model: string | null;
+  builtin: boolean;
 }

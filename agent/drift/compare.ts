@@ -4,7 +4,7 @@ import type { FeatureDriftConfig } from '../config/types.js';
 import { CategoricalSummary, NumericSummary, type FeatureSummary, type WindowProfile } from '../profile/index.js';
 import { categoricalSide, chiSquared, jensenShannonCategorical, newCategories, psiCategorical } from './categorical.js';
 import { jensenShannonNumeric, ksTwoSample, numericSide, psiNumeric, wassersteinNormalized } from './numeric.js';
-import { conceptDrift, qualityMetrics, type ConceptDrift, type QualityMetrics } from './quality.js';
+import { conceptDrift, estimatedAccuracy, qualityMetrics, type ConceptDrift, type EstimatedAccuracy, type QualityMetrics } from './quality.js';
 import { DEFAULT_DRIFT_RULE, decideCategorical, decideNumeric, type DriftMethod, type DriftRule } from './rule.js';
 
 export interface NumericDrift {
@@ -44,7 +44,13 @@ export interface DriftReport {
   prediction_drift_features: string[];
   label: FeatureDrift | null;
   /** Quality of both sides, and concept drift: the current quality against the baseline's. */
-  quality: { baseline: QualityMetrics; current: QualityMetrics; concept: ConceptDrift };
+  quality: {
+    baseline: QualityMetrics;
+    current: QualityMetrics;
+    concept: ConceptDrift;
+    /** Classification: the accuracy the confidences promise, for windows whose labels have not come. */
+    estimated: EstimatedAccuracy | null;
+  };
 }
 
 /** All scores for one summary pair, or the reason they cannot be compared. */
@@ -85,6 +91,12 @@ export function featureDrift(base: FeatureSummary, cur: FeatureSummary, rule: Dr
     };
   }
   return `numeric on one side and categorical on the other`;
+}
+
+function estimate(base: WindowProfile, cur: WindowProfile): EstimatedAccuracy | null {
+  const [b, c] = [base.quality, cur.quality];
+  if (b.kind !== 'classification' || c.kind !== 'classification') return null;
+  return estimatedAccuracy(b, c, { base: base.confidence.mean, cur: cur.confidence.mean });
 }
 
 /** How strongly the deciding test says drift (smaller p first), used to rank features. */
@@ -136,6 +148,6 @@ export function compareProfiles(
     prediction,
     prediction_drift_features: prediction?.drift === true ? drifted : [],
     label: orNull(featureDrift(base.label, cur.label, rule)),
-    quality: { baseline: bq, current: cq, concept: conceptDrift(bq, cq) },
+    quality: { baseline: bq, current: cq, concept: conceptDrift(bq, cq), estimated: estimate(base, cur) },
   };
 }

@@ -31,13 +31,18 @@ export { chiSquaredSf, gammaP, gammaQ, lnGamma } from './special.js';
 export { DEFAULT_DRIFT_RULE, type DriftMethod, type DriftRule } from './rule.js';
 export { compareProfiles, featureDrift, type CategoricalDrift, type DriftReport, type FeatureDrift, type NumericDrift } from './compare.js';
 export {
+  CALIBRATION_PRIOR,
   DEFAULT_CONCEPT_RULE,
+  MIN_CALIBRATION_RECORDS,
   conceptDrift,
+  estimatedAccuracy,
+  reliability,
   qualityMetrics,
   type ClassMetrics,
   type ClassificationMetrics,
   type ConceptDrift,
   type ConceptDriftRule,
+  type EstimatedAccuracy,
   type QualityMetrics,
   type RegressionMetrics,
 } from './quality.js';

@@ -1,6 +1,7 @@
 // Model quality from a profile's label counts (confusion counts, or regression error sums), and
 // concept drift: quality against the baseline's, when labels arrive.
 import type { ClassificationQualityJson, QualityJson, RegressionQualityJson } from '../profile/index.js';
+import { CALIBRATION_BINS, type ClassificationQuality } from '../profile/quality.js';
 
 export interface ClassMetrics {
   precision: number;
@@ -104,4 +105,101 @@ export function conceptDrift(base: QualityMetrics, cur: QualityMetrics, rule: Co
   const c = cur.task === 'regression' ? cur.mae : null;
   const change = b !== null && c !== null && b > 0 ? c / b - 1 : null;
   return { metric: 'mae', baseline: b, current: c, change, drift: enough && change !== null ? change >= rule.mae_increase : null };
+}
+
+// --- expected accuracy without labels ---------------------------------------------------------
+
+/** Labelled baseline records with a confidence needed before its reliability bins are trusted. */
+export const MIN_CALIBRATION_RECORDS = 100;
+/**
+ * Pseudo-records added to each reliability bin at its prior accuracy: a bin with few baseline
+ * records leans on the prior, one with many on what the records showed.
+ */
+export const CALIBRATION_PRIOR = 5;
+
+export interface EstimatedAccuracy {
+  /**
+   * 'calibrated': each confidence bin's accuracy as measured on the baseline's labelled records;
+   * 'confidence': the scores taken as calibrated (the mean confidence), for want of labelled ones.
+   */
+  method: 'calibrated' | 'confidence';
+  /** Labelled baseline records with a confidence behind the calibration (0 for 'confidence'). */
+  calibration_records: number;
+  /** Expected accuracy of the window's predictions, from their confidences alone. */
+  current: number | null;
+  /** The baseline's accuracy: measured when it has enough labels, else estimated the same way. */
+  baseline: number | null;
+  /** baseline - current. */
+  drop: number | null;
+  /** drop >= the concept rule's accuracy_drop; null when one side has no estimate. */
+  drift: boolean | null;
+}
+
+/**
+ * Accuracy per calibration bin: measured on the baseline's labelled records, shrunk towards the
+ * bin's midpoint moved by the baseline's overall gap (accuracy minus confidence), so bins the
+ * baseline hardly saw inherit its general over- or under-confidence.
+ */
+export function reliability(base: ClassificationQuality): number[] | null {
+  const { n, correct } = base.calibration;
+  let total = 0;
+  let right = 0;
+  let promised = 0;
+  for (let b = 0; b < n.length; b++) {
+    total += n[b]!;
+    right += correct[b]!;
+    promised += n[b]! * midpoint(b);
+  }
+  if (total < MIN_CALIBRATION_RECORDS) return null;
+  const gap = (right - promised) / total;
+  return n.map((k, b) => {
+    const prior = Math.min(1, Math.max(0, midpoint(b) + gap));
+    return (correct[b]! + CALIBRATION_PRIOR * prior) / (k + CALIBRATION_PRIOR);
+  });
+}
+
+function midpoint(bin: number): number {
+  return (bin + 0.5) / CALIBRATION_BINS;
+}
+
+/** Expected accuracy of the confidences counted in `q`'s bins under `acc` (null: the bins' midpoints). */
+function expected(q: ClassificationQuality, acc: number[] | null): number | null {
+  const all = q.calibration.all;
+  let n = 0;
+  let sum = 0;
+  for (let b = 0; b < all.length; b++) {
+    n += all[b]!;
+    sum += all[b]! * (acc ? acc[b]! : midpoint(b));
+  }
+  return n > 0 ? sum / n : null;
+}
+
+/**
+ * Without labels, how accurate the window probably is: the share of right answers its confidences
+ * promise, read through the baseline's reliability bins when the baseline has labelled records
+ * (fitted calibration), else the mean confidence itself.
+ */
+export function estimatedAccuracy(
+  base: ClassificationQuality,
+  cur: ClassificationQuality,
+  meanConfidence: { base: number | null; cur: number | null },
+  rule: ConceptDriftRule = DEFAULT_CONCEPT_RULE,
+): EstimatedAccuracy {
+  const acc = reliability(base);
+  const current = acc ? expected(cur, acc) : clip01(meanConfidence.cur);
+  const measured = base.labelled >= rule.min_labelled ? base.correct / base.labelled : null;
+  const baseline = measured ?? (acc ? expected(base, acc) : clip01(meanConfidence.base));
+  const drop = current !== null && baseline !== null ? baseline - current : null;
+  return {
+    method: acc ? 'calibrated' : 'confidence',
+    calibration_records: acc ? base.calibration.n.reduce((a, b) => a + b, 0) : 0,
+    current,
+    baseline,
+    drop,
+    drift: drop === null ? null : drop >= rule.accuracy_drop,
+  };
+}
+
+function clip01(x: number | null): number | null {
+  return x === null ? null : Math.min(1, Math.max(0, x));
 }

@@ -72,6 +72,12 @@ export class CategoricalSummary {
     this.nMissing += k;
   }
 
+  /** A value that arrived later for a record counted as missing (a delayed label). */
+  fillMissing(v: string): void {
+    if (this.nMissing > 0) this.nMissing--;
+    this.add(v);
+  }
+
   /** Union of the counters, then the cap (the smaller of the two) keeps the largest. */
   merge(o: CategoricalSummary): void {
     this.n += o.n;

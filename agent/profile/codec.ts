@@ -67,6 +67,9 @@ const classQualityCheck = object({
   b: array(string),
   c: array(count),
   o: count,
+  f: array(count),
+  k: array(count),
+  kc: array(count),
 });
 
 const regQualityCheck = object({

@@ -29,6 +29,13 @@ function byCountThenPair(a: Pair, b: Pair): number {
   return b[2] - a[2] || byPair(a, b);
 }
 
+/**
+ * Reliability bins: labelled records with a confidence, and how many of them were right, per
+ * confidence bin of width 1/CALIBRATION_BINS (confidences clipped to [0, 1]). A baseline's bins
+ * calibrate the confidences of windows without labels (estimated accuracy).
+ */
+export const CALIBRATION_BINS = 20;
+
 export class ClassificationQuality {
   readonly kind = 'classification' as const;
   private nLabelled = 0;
@@ -36,6 +43,11 @@ export class ClassificationQuality {
   private nOverflow = 0;
   private pairs = 0;
   private confusion = new Map<string, Map<string, number>>();
+  /** Every record's confidence per calibration bin, labelled or not; empty until one has one. */
+  private confN: number[] = [];
+  /** Per calibration bin; empty until a labelled record has a confidence. */
+  private calN: number[] = [];
+  private calOk: number[] = [];
 
   get labelled(): number {
     return this.nLabelled;
@@ -52,12 +64,36 @@ export class ClassificationQuality {
     for (const [l, row] of this.confusion) for (const [p, n] of row) yield [l, p, n];
   }
 
+  /**
+   * Per calibration bin: records with a confidence (`all`), of those the labelled ones (`n`) and
+   * the labelled ones that were right (`correct`). Empty arrays: none.
+   */
+  get calibration(): { all: readonly number[]; n: readonly number[]; correct: readonly number[] } {
+    return { all: this.confN, n: this.calN, correct: this.calOk };
+  }
+
+  /** Every record's confidence (classification), for the expected accuracy of the window. */
+  addConfidence(confidence: number): void {
+    if (confidence !== confidence) return;
+    if (this.confN.length === 0) this.confN = new Array<number>(CALIBRATION_BINS).fill(0);
+    this.confN[calibrationBin(confidence)]!++;
+  }
+
   /** Class labels compare as strings: a label 3 and a prediction "3" agree. */
-  add(label: string | number, prediction: string | number): void {
+  add(label: string | number, prediction: string | number, confidence: number | null = null): void {
     const l = typeof label === 'string' ? label : String(label);
     const p = typeof prediction === 'string' ? prediction : String(prediction);
     this.nLabelled++;
     if (l === p) this.nCorrect++;
+    if (confidence !== null && confidence === confidence) {
+      if (this.calN.length === 0) {
+        this.calN = new Array<number>(CALIBRATION_BINS).fill(0);
+        this.calOk = new Array<number>(CALIBRATION_BINS).fill(0);
+      }
+      const b = calibrationBin(confidence);
+      this.calN[b]!++;
+      if (l === p) this.calOk[b]!++;
+    }
     this.count(l, p, 1);
   }
 
@@ -85,6 +121,9 @@ export class ClassificationQuality {
     this.nLabelled += o.nLabelled;
     this.nCorrect += o.nCorrect;
     this.nOverflow += o.nOverflow;
+    this.confN = addBins(this.confN, o.confN);
+    this.calN = addBins(this.calN, o.calN);
+    this.calOk = addBins(this.calOk, o.calOk);
     const all = new Map<string, Map<string, number>>();
     for (const src of [this.confusion, o.confusion]) {
       for (const [l, row] of src) {
@@ -133,6 +172,9 @@ export class ClassificationQuality {
       b: pairs.map((x) => x[1]),
       c: pairs.map((x) => x[2]),
       o: this.nOverflow,
+      f: [...this.confN],
+      k: [...this.calN],
+      kc: [...this.calOk],
     };
   }
 
@@ -156,8 +198,35 @@ export class ClassificationQuality {
     q.nLabelled = w.l;
     q.nCorrect = w.ok;
     q.nOverflow = w.o;
+    if (w.f.length !== 0 && w.f.length !== CALIBRATION_BINS) throw bad(`confidence bins: expected ${CALIBRATION_BINS}`);
+    q.confN = [...w.f];
+    if (w.k.length !== 0 || w.kc.length !== 0) {
+      if (w.k.length !== CALIBRATION_BINS || w.kc.length !== CALIBRATION_BINS) throw bad(`calibration: expected ${CALIBRATION_BINS} bins`);
+      let total = 0;
+      for (let b = 0; b < CALIBRATION_BINS; b++) {
+        if (w.kc[b]! > w.k[b]!) throw bad(`calibration bin ${b}: more right than counted`);
+        total += w.k[b]!;
+      }
+      if (total > w.l) throw bad('calibration: more records than labelled');
+      q.calN = [...w.k];
+      q.calOk = [...w.kc];
+    }
     return q;
   }
+}
+
+/** Bin-wise sum; an empty array stands for all zeros. */
+function addBins(a: number[], b: readonly number[]): number[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return [...b];
+  for (let i = 0; i < a.length; i++) a[i]! += b[i]!;
+  return a;
+}
+
+/** The calibration bin of a confidence (clipped to [0, 1]; 1 falls in the last bin). */
+export function calibrationBin(confidence: number): number {
+  const b = Math.floor(confidence * CALIBRATION_BINS);
+  return b < 0 ? 0 : b >= CALIBRATION_BINS ? CALIBRATION_BINS - 1 : b;
 }
 
 export class RegressionQuality {

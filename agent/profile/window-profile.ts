@@ -183,11 +183,12 @@ export class WindowProfile {
       const p = typeof r.prediction === 'string' ? r.prediction : String(r.prediction);
       o.prediction.add(p);
       qPred = p;
+      if (r.confidence !== null) o.quality.addConfidence(r.confidence);
       if (r.label === null) o.label.addMissing();
       else {
         qLabel = typeof r.label === 'string' ? r.label : String(r.label);
         o.label.add(qLabel);
-        o.quality.add(qLabel, p);
+        o.quality.add(qLabel, p, r.confidence);
       }
     } else {
       if (typeof r.prediction === 'number') o.prediction.add(r.prediction);
@@ -220,6 +221,38 @@ export class WindowProfile {
       if (status === null) seg.status.addMissing();
       else seg.status.add(status);
       if (qLabel !== null) seg.quality.add(qLabel, qPred);
+    }
+  }
+
+  /**
+   * Ground truth that arrived after its prediction was counted here (a delayed label joined by
+   * request_id): it takes the place of the missing label in the label distribution and counts in
+   * quality, overall and in the prediction's segments, as if the line had carried it.
+   */
+  addLabel(
+    label: string | number,
+    prediction: string | number,
+    confidence: number | null,
+    segments: Readonly<Record<string, string>>,
+  ): void {
+    const o = this.st.out;
+    let qLabel: string | number;
+    let qPred: string | number;
+    if (o.task === 'classification') {
+      qLabel = typeof label === 'string' ? label : String(label);
+      qPred = typeof prediction === 'string' ? prediction : String(prediction);
+      o.label.fillMissing(qLabel);
+      o.quality.add(qLabel, qPred, confidence);
+    } else {
+      if (typeof label !== 'number') return;
+      qLabel = label;
+      qPred = prediction;
+      o.label.fillMissing(label);
+      o.quality.add(label, prediction);
+    }
+    for (const split of this.st.segments) {
+      const value = segments[split.path];
+      if (value !== undefined) split.statsFor(value).quality.add(qLabel, qPred);
     }
   }
 

@@ -12,7 +12,7 @@ import type { ParseResult } from './types.js';
 export { FeatureTypes, parseNumber } from './feature-types.js';
 export { parseTimestamp } from './mapping.js';
 export { REJECT_REASONS } from './types.js';
-export type { FeatureValue, InferenceRecord, ParseResult, RejectReason, Rejection } from './types.js';
+export type { DelayedLabel, FeatureValue, InferenceRecord, ParseResult, RejectReason, Rejection } from './types.js';
 
 export interface LineParser {
   /**

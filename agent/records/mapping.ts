@@ -217,6 +217,7 @@ export class RecordMapper {
   private readonly segmentPaths: Path[];
   private readonly segmentNames: string[];
   private readonly pending = new PendingTypes();
+  private readonly delayedLabels: boolean;
 
   constructor(
     model: ModelConfig,
@@ -224,6 +225,7 @@ export class RecordMapper {
   ) {
     this.model = model.name;
     this.classification = model.task === 'classification';
+    this.delayedLabels = model.labels.delayed;
     this.names = { ...model.fields };
     const f = model.fields;
     const fields = Object.keys(f) as Array<keyof FieldMapping>;
@@ -269,9 +271,7 @@ export class RecordMapper {
     }
 
     const rawPrediction = (k.prediction !== null ? own(obj[k.prediction]) : readPath(root, p.prediction));
-    if (rawPrediction === undefined || rawPrediction === null) {
-      return reject('missing_field', `${names.prediction}: required field is missing`, line, eventTs);
-    }
+    if (rawPrediction === undefined || rawPrediction === null) return this.labelOnly(root, line, ts, eventTs);
     const prediction = this.target('prediction', rawPrediction);
     if (typeof prediction === 'object') return reject(prediction.reason, prediction.detail, line, eventTs);
 
@@ -381,6 +381,30 @@ export class RecordMapper {
       segments,
     };
     return { ok: true, record };
+  }
+
+  /**
+   * A line without a prediction: with delayed labels on, a request_id and a label make it ground
+   * truth for an earlier (or later) prediction; anything else is missing its prediction.
+   */
+  private labelOnly(root: object, line: string, ts: number, eventTs: number | null): ParseResult {
+    const p = this.paths;
+    const names = this.names;
+    const rawLabel = readPath(root, p.label);
+    const rawRequestId = readPath(root, p.request_id);
+    const hasLabel = rawLabel !== undefined && rawLabel !== null;
+    const requestId = toText(rawRequestId);
+    if (!this.delayedLabels || !hasLabel) {
+      const hint = hasLabel ? ' (a label line of its own needs labels.delayed: true in the model\'s config)' : '';
+      return reject('missing_field', `${names.prediction}: required field is missing${hint}`, line, eventTs);
+    }
+    if (requestId === undefined) return this.notText('request_id', rawRequestId, line, eventTs);
+    if (requestId === null) {
+      return reject('missing_field', `${names.request_id}: a label without a prediction needs the request_id it belongs to`, line, eventTs);
+    }
+    const label = this.target('label', rawLabel);
+    if (typeof label === 'object') return reject(label.reason, label.detail, line, eventTs);
+    return { ok: true, record: null, label: { ts, requestId, label } };
   }
 
   private notText(field: 'model_version' | 'request_id' | 'status', v: unknown, line: string, ts: number | null): ParseResult {

@@ -46,4 +46,17 @@ export interface Rejection {
   ts: number | null;
 }
 
-export type ParseResult = { ok: true; record: InferenceRecord } | { ok: false; rejection: Rejection };
+/**
+ * Ground truth in a line of its own: a request_id and a label, no prediction. Only parsed as such
+ * when the model's `labels.delayed` is on; the label is joined to the prediction with that id.
+ */
+export interface DelayedLabel {
+  ts: number;
+  requestId: string;
+  label: string | number;
+}
+
+export type ParseResult =
+  | { ok: true; record: InferenceRecord; label?: undefined }
+  | { ok: true; record: null; label: DelayedLabel }
+  | { ok: false; rejection: Rejection };

@@ -6,11 +6,14 @@ import { AgentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { WindowProfile } from '../profile/index.js';
-import { FeatureTypes, createLineParser } from '../records/index.js';
+import { FeatureTypes, createLineParser, type DelayedLabel } from '../records/index.js';
+import { LabelJoiner } from '../labels/joiner.js';
+import { AlertEngine, silenceSeconds, windowMetrics } from '../alerts/index.js';
+import type { DriftReport } from '../drift/index.js';
 import type { AgentStore, ModelCommit } from '../store/index.js';
 import { AgentStore as Store } from '../store/index.js';
 import { Tailer, type TailedFile, type TailEvents } from '../tail/index.js';
-import { BaselineLearner, ModelWindows, rollUpExpired } from '../window/index.js';
+import { BaselineLearner, ModelWindows, rollUpExpired, windowStart } from '../window/index.js';
 
 type LineParser = ReturnType<typeof createLineParser>;
 
@@ -34,19 +37,29 @@ class ModelPipeline {
   private readonly baselines = new Map<string, WindowProfile | null>();
   private readonly learner: BaselineLearner | null;
   private baselinesSeen = '';
+  private readonly labels: LabelJoiner | null;
 
   constructor(
     readonly model: ModelConfig,
     config: AgentConfig,
-    store: AgentStore,
+    private readonly store: AgentStore,
     now: () => number,
     private readonly log: Logger,
   ) {
     this.types = new FeatureTypes(model.features, model.infer_features, store.loadFeatureTypes(model.name));
     const restored = store.loadOpenWindows(model.name).map((w) => WindowProfile.decode(w.profile));
-    this.windows = new ModelWindows(model, { windows: restored, counters: store.loadCounters(model.name) }, (version) =>
-      this.baselineFor(store, version),
+    this.windows = new ModelWindows(
+      model,
+      { windows: restored, counters: store.loadCounters(model.name) },
+      (version) => this.baselineFor(store, version),
+      (version, start) => {
+        const w = store.closedWindow(model.name, version, start);
+        return w ? { profile: WindowProfile.decode(w.profile), revision: w.revision } : null;
+      },
     );
+    this.labels = model.labels.delayed
+      ? new LabelJoiner(model.labels, store.pending.source(model.name), store.pending.counters(model.name))
+      : null;
     const learn = model.baseline_learn;
     this.learner = learn
       ? new BaselineLearner(model, learn, store.baselines.learning(model.name), (v) => store.baselines.get(model.name, v)?.modelVersion === v)
@@ -137,13 +150,44 @@ class ModelPipeline {
     const now = this.readTime;
     const res = parser.parse(text, now);
     this.pending++;
-    if (res.ok) {
-      if (this.windows.add(res.record, now)) this.learner?.add(res.record);
-    } else this.windows.reject(res.rejection, now);
+    if (!res.ok) {
+      this.windows.reject(res.rejection, now);
+      return;
+    }
+    const r = res.record;
+    if (r === null) {
+      this.onLabel(res.label);
+      return;
+    }
+    const labels = this.labels;
+    const waits = labels !== null && r.label === null && r.requestId !== null;
+    if (waits) r.label = labels.takeWaitingLabel(r.requestId as string, r.ts);
+    if (!this.windows.add(r, now)) return;
+    this.learner?.add(r);
+    if (waits && r.label === null) labels.keep(r as typeof r & { requestId: string }, windowStart(r.ts, this.model.window_ms));
   }
 
-  takeCommit(now: number): ModelCommit {
-    const { open, closed } = this.windows.takeChanges(now);
+  /** A label line: joined to its waiting prediction's window, or kept waiting for the prediction. */
+  private onLabel(l: DelayedLabel): void {
+    const labels = this.labels;
+    if (labels === null) return;
+    const p = labels.join(l);
+    if (p === null) return;
+    const landed = this.windows.applyLabel(p.modelVersion, p.windowStart, l.label, p);
+    if (landed === 'revised') labels.counters.joined_after_close++;
+    else if (landed === 'gone') labels.counters.unrevisable++;
+  }
+
+  takeCommit(now: number, alerts: AlertEngine): ModelCommit {
+    const { open, closed, revised, closedProfiles } = this.windows.takeChanges(now);
+    // Alerts see the windows in the order they ended; `closed` and `closedProfiles` share an order.
+    const order = closedProfiles.map((_, i) => i).sort((a, b) => closedProfiles[a]!.end - closedProfiles[b]!.end);
+    for (const i of order) {
+      const p = closedProfiles[i]!;
+      const json = closed[i]!.drift;
+      const drift = json === null ? null : (JSON.parse(json) as DriftReport);
+      alerts.evaluateWindow(this.model.name, p.modelVersion, p.end, windowMetrics(p, drift, this.baselineFor(this.store, p.modelVersion)));
+    }
     const featureTypes = this.types.changed ? this.types.snapshot() : null;
     this.types.markSaved();
     this.pending = 0;
@@ -155,6 +199,8 @@ class ModelPipeline {
       closed,
       checkpoints: this.tailer.takeCheckpoints(),
       baselines: this.learner?.takeChanges(now) ?? [],
+      labels: this.labels?.takeChanges(this.windows.counters.watermark) ?? null,
+      revised,
     };
   }
 }
@@ -167,6 +213,8 @@ export class Agent {
   private lastScanAt = Number.NEGATIVE_INFINITY;
   private lastRetentionAt = Number.NEGATIVE_INFINITY;
   private closed = false;
+  private readonly startedAt: number;
+  private readonly alerts: AlertEngine;
 
   constructor(
     readonly config: AgentConfig,
@@ -177,6 +225,13 @@ export class Agent {
     this.log = opts.log ?? silentLogger;
     this.pipelines = config.models.map((m) => new ModelPipeline(m, config, store, this.now, this.log));
     this.lastCommitAt = this.now();
+    this.startedAt = this.lastCommitAt;
+    this.alerts = new AlertEngine(config.alerts, {
+      models: config.models,
+      restored: store.alerts.active(),
+      nextId: store.alerts.nextId(),
+      now: this.startedAt,
+    });
   }
 
   /** Opens the store in the config's data_dir (taking its lock) and restores the saved state. */
@@ -226,9 +281,13 @@ export class Agent {
 
   commit(): void {
     const now = this.now();
-    const batch = this.pipelines.map((p) => p.takeCommit(now));
+    // Every commit (at least once per commit_interval while idle) is the log-silence timer.
+    for (const p of this.pipelines) {
+      this.alerts.evaluateSilence(p.model.name, silenceSeconds(p.windows.counters.lastRecordAt, this.startedAt, now), now);
+    }
+    const batch = this.pipelines.map((p) => p.takeCommit(now, this.alerts));
     try {
-      this.store.commit(batch, now);
+      this.store.commit(batch, now, this.alerts.takeChanges());
     } catch (err) {
       // What was taken for this commit cannot be put back; the restart resumes from the last one.
       throw new AgentError('EW_ERR_COMMIT', `commit to ${this.store.file} failed: ${(err as Error).message}`);
@@ -278,5 +337,6 @@ export class Agent {
       if (removed > 0) this.log.log('info', 'rolled up old windows', { model: p.model.name, windows: removed });
     }
     this.store.pruneFiles(now - FILE_FORGET_MS);
+    this.store.alerts.prune(now - this.config.retention.rollups_ms);
   }
 }

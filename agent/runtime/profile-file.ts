@@ -11,11 +11,14 @@ export interface FileProfile {
   profile: WindowProfile;
   lines: number;
   bytes: number;
+  /** Delayed labels (labels.delayed): joined to a prediction in the file, or left without one. */
+  labels: { joined: number; unmatched: number };
 }
 
 /**
  * Reads `file` to its end. `types` is shared between the sides of a comparison so that a feature
- * has one type on both. Rejected lines are counted in the profile as the agent counts them.
+ * has one type on both. Rejected lines are counted in the profile as the agent counts them. With
+ * labels.delayed, label lines join their prediction anywhere in the file (up to max_pending waiting).
  */
 export function profileFile(
   file: string,
@@ -39,13 +42,37 @@ export function profileFile(
   const total = fs.fstatSync(fd).size;
   let lines = 0;
   const readTime = Date.now();
+  const waitingPredictions = new Map<string, { prediction: string | number; confidence: number | null; segments: Record<string, string> }>();
+  const waitingLabels = new Map<string, string | number>();
+  const labels = { joined: 0, unmatched: 0 };
+  const room = () => waitingPredictions.size + waitingLabels.size < model.labels.max_pending;
   const line = (text: string, start: number) => {
     if (text.trim() === '') return;
     if (start === 0 && parser.needsHeader) return parser.setHeader(text);
     lines++;
     const r = parser.parse(text, readTime);
-    if (r.ok) profile.add(r.record);
-    else profile.addRejection(r.rejection);
+    if (!r.ok) return profile.addRejection(r.rejection);
+    const rec = r.record;
+    if (rec === null) {
+      const id = r.label.requestId;
+      const p = waitingPredictions.get(id);
+      if (p) {
+        waitingPredictions.delete(id);
+        profile.addLabel(r.label.label, p.prediction, p.confidence, p.segments);
+        labels.joined++;
+      } else if (room() && !waitingLabels.has(id)) waitingLabels.set(id, r.label.label);
+      else labels.unmatched++;
+      return;
+    }
+    if (rec.label === null && rec.requestId !== null && model.labels.delayed) {
+      const l = waitingLabels.get(rec.requestId);
+      if (l !== undefined) {
+        waitingLabels.delete(rec.requestId);
+        rec.label = l;
+        labels.joined++;
+      } else if (room()) waitingPredictions.set(rec.requestId, { prediction: rec.prediction, confidence: rec.confidence, segments: rec.segments });
+    }
+    profile.add(rec);
   };
   try {
     while (
@@ -65,5 +92,6 @@ export function profileFile(
   } finally {
     fs.closeSync(fd);
   }
-  return { profile, lines, bytes: reader.offset };
+  labels.unmatched += waitingLabels.size;
+  return { profile, lines, bytes: reader.offset, labels };
 }

@@ -1,6 +1,7 @@
 // What `edgewatch-agent status` reports, read from the store (safe while an agent is writing it).
 import fs from 'node:fs';
 import type { AgentConfig } from '../config/types.js';
+import type { LabelCounters } from '../labels/joiner.js';
 import type { AgentStore } from '../store/index.js';
 
 export interface ModelStatus {
@@ -12,6 +13,8 @@ export interface ModelStatus {
   windows_closed: number;
   watermark: string | null;
   last_version: string | null;
+  /** Delayed-label joins (null when labels.delayed is off). */
+  labels: LabelCounters | null;
 }
 
 export interface FileStatus {
@@ -44,6 +47,7 @@ export function readStatus(config: AgentConfig, store: AgentStore): AgentStatus 
       windows_closed: w.closed,
       watermark: c?.watermark != null ? new Date(c.watermark).toISOString() : null,
       last_version: c?.lastVersion ?? null,
+      labels: m.labels.delayed ? (store.pending.counters(m.name) ?? null) : null,
     };
   }
   const files = store.allFiles().map((f) => ({
@@ -82,6 +86,13 @@ export function formatStatus(s: AgentStatus): string {
   for (const [name, m] of Object.entries(s.models)) {
     const reasons = Object.entries(m.rejected_by_reason);
     if (reasons.length > 0) lines.push('', `rejected lines of ${name}: ` + reasons.map(([r, n]) => `${r} ${n}`).join(', '));
+    const l = m.labels;
+    if (l) {
+      lines.push('', `delayed labels of ${name}: joined ${l.joined} (${l.joined_after_close} after their window closed), ` +
+        `waiting ${l.pending_predictions} predictions and ${l.pending_labels} labels (${l.pending_bytes} bytes), ` +
+        `expired ${l.expired_predictions} predictions and ${l.expired_labels} labels, overflow ${l.overflow}, ` +
+        `duplicates ${l.duplicates}, window gone ${l.unrevisable}`);
+    }
   }
   lines.push('');
   lines.push(...table(['file', 'model', 'offset', 'size', 'state'], s.files.map((f) => [f.path, f.model, String(f.offset), String(f.size), f.done ? 'done' : f.offset < f.size ? 'behind' : 'following'])));

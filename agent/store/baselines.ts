@@ -75,7 +75,7 @@ export class BaselineStore {
 
   /** The baseline of this version, else the model's baseline for all versions. */
   get(model: string, modelVersion: string): StoredBaseline | null {
-    const row = this.byVersion.get(model, modelVersion, ALL_VERSIONS, ALL_VERSIONS) as BaselineRow | undefined;
+    const row = this.byVersion.get(model, modelVersion, ALL_VERSIONS, modelVersion) as BaselineRow | undefined;
     return row ? toBaseline(row) : null;
   }
 

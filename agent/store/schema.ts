@@ -77,4 +77,55 @@ export const MIGRATIONS: string[] = [
   );
   ALTER TABLE windows ADD COLUMN drift TEXT; -- JSON drift report against the baseline, at close
   `,
+  // 3: delayed ground truth. Predictions waiting for their label and labels waiting for their
+  // prediction, joined by request_id; a closed window revised by a late label gets a new revision.
+  `
+  CREATE TABLE pending_predictions (
+    model TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    window_start INTEGER NOT NULL, -- the window the prediction was counted in
+    ts INTEGER NOT NULL,           -- its event time; it expires at ts + labels.horizon
+    payload TEXT NOT NULL,         -- JSON: prediction, confidence, segment values
+    bytes INTEGER NOT NULL,
+    PRIMARY KEY (model, request_id)
+  );
+  CREATE INDEX pending_predictions_ts ON pending_predictions (model, ts);
+  CREATE TABLE pending_labels (
+    model TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    label TEXT NOT NULL,           -- JSON: a class label or a number
+    bytes INTEGER NOT NULL,
+    PRIMARY KEY (model, request_id)
+  );
+  CREATE INDEX pending_labels_ts ON pending_labels (model, ts);
+  ALTER TABLE windows ADD COLUMN revision INTEGER NOT NULL DEFAULT 0; -- +1 for each revision after close
+  ALTER TABLE model_counters ADD COLUMN labels TEXT;                 -- JSON label-join counters
+  `,
+  // 4: alerts (agent/alerts/). One row per alert from pending to resolved; at most one active
+  // (pending or firing) row per (rule, model, model_version).
+  `
+  CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,        -- given by the alert engine: one past the largest stored
+    rule TEXT NOT NULL,
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,   -- '' for model-wide rules (log silence)
+    state TEXT NOT NULL CHECK (state IN ('pending', 'firing', 'resolved')),
+    severity TEXT NOT NULL,
+    labels TEXT NOT NULL,          -- JSON object
+    metric TEXT NOT NULL,
+    op TEXT NOT NULL,
+    threshold REAL NOT NULL,
+    value REAL NOT NULL,           -- the value that started it, then the one that fired it
+    last_value REAL NOT NULL,
+    pending_at INTEGER NOT NULL,   -- epoch ms: window end (event time), or wall time for log silence
+    firing_at INTEGER,
+    resolved_at INTEGER,
+    updated_at INTEGER NOT NULL,
+    reason TEXT                    -- why it was resolved
+  );
+  CREATE UNIQUE INDEX alerts_active ON alerts (rule, model, model_version) WHERE state <> 'resolved';
+  CREATE INDEX alerts_resolved ON alerts (resolved_at) WHERE state = 'resolved';
+  `,
 ];

@@ -7,6 +7,10 @@ import type { FeatureType } from '../config/types.js';
 import type { FileCheckpoint } from '../tail/index.js';
 import { AgentError } from '../errors.js';
 import { BaselineStore, type StoredBaseline } from './baselines.js';
+import { PendingStore } from './pending.js';
+import { AlertStore } from '../alerts/store.js';
+import type { Alert } from '../alerts/engine.js';
+import type { LabelChanges } from '../labels/joiner.js';
 import { MIGRATIONS } from './schema.js';
 
 export const DB_FILE = 'edgewatch.db';
@@ -35,6 +39,8 @@ export interface StoredWindow {
   profile: Uint8Array;
   /** JSON drift report against the baseline, computed when the window closed (null: no baseline). */
   drift: string | null;
+  /** 0 as closed; +1 each time delayed labels revised it after it closed. */
+  revision: number;
 }
 
 export interface ModelCommit {
@@ -47,6 +53,10 @@ export interface ModelCommit {
   checkpoints: FileCheckpoint[];
   /** Baselines being learned (or just learned) from the records of this batch. */
   baselines: StoredBaseline[];
+  /** Delayed-label join changes (null: the model does not join delayed labels). */
+  labels: LabelChanges | null;
+  /** Closed windows that delayed labels changed in this batch: stored with revision + 1. */
+  revised: StoredWindow[];
 }
 
 interface WindowRow {
@@ -61,6 +71,7 @@ interface WindowRow {
   late: number;
   profile: Buffer;
   drift: string | null;
+  revision: number | null;
 }
 
 interface FileRow {
@@ -91,6 +102,7 @@ function toWindow(r: WindowRow): StoredWindow {
     late: r.late,
     profile: r.profile,
     drift: r.drift ?? null,
+    revision: r.revision ?? 0,
   };
 }
 
@@ -99,6 +111,9 @@ export class AgentStore {
   private readonly upsertFile: Database.Statement;
   private readonly upsertCounters: Database.Statement;
   private readonly upsertType: Database.Statement;
+  private readonly reviseWindow: Database.Statement;
+  private pendingStore: PendingStore | null = null;
+  private alertStore: AlertStore | null = null;
   private lock: Database.Database | null = null;
   private baselineStore: BaselineStore | null = null;
 
@@ -121,6 +136,10 @@ export class AgentStore {
       ON CONFLICT (model) DO UPDATE SET accepted = excluded.accepted, rejected = excluded.rejected,
         late = excluded.late, rejected_by_reason = excluded.rejected_by_reason, watermark = excluded.watermark,
         last_version = excluded.last_version, last_record_at = excluded.last_record_at`);
+    this.reviseWindow = db.prepare(`
+      UPDATE windows SET count = @count, rejected = @rejected, late = @late, profile = @profile, drift = @drift,
+        revision = revision + 1
+      WHERE model = @model AND model_version = @modelVersion AND start_ms = @start AND state = 'closed'`);
     this.upsertType = db.prepare(
       `INSERT INTO feature_types (model, name, type) VALUES (?, ?, ?)
        ON CONFLICT (model, name) DO UPDATE SET type = excluded.type`,
@@ -217,12 +236,13 @@ export class AgentStore {
     return Object.fromEntries(rows.map((r) => [r.name, r.type]));
   }
 
-  /** Writes everything a batch of lines changed, atomically. */
-  commit(models: ModelCommit[], now: number): void {
+  /** Writes everything a batch of lines changed, and the alerts that changed with it, atomically. */
+  commit(models: ModelCommit[], now: number, alerts: readonly Alert[] = []): void {
     this.db.transaction(() => {
       for (const m of models) {
         for (const w of m.open) this.upsertWindow.run(w);
         for (const w of m.closed) this.upsertWindow.run(w);
+        for (const w of m.revised) this.reviseWindow.run(w);
         for (const b of m.baselines) this.baselines.put(b);
         for (const cp of m.checkpoints) {
           this.upsertFile.run({ model: m.model, ...cp, done: cp.done ? 1 : 0, now });
@@ -238,10 +258,12 @@ export class AgentStore {
           lastVersion: c.lastVersion,
           lastRecordAt: c.lastRecordAt,
         });
+        if (m.labels) this.pending.write(m.model, m.labels);
         if (m.featureTypes) {
           for (const [name, type] of Object.entries(m.featureTypes)) this.upsertType.run(m.model, name, type);
         }
       }
+      if (alerts.length > 0) this.alerts.write(alerts);
     })();
   }
 
@@ -302,6 +324,26 @@ export class AgentStore {
   /** Forgets retired files not seen for a long time, so the table stays bounded. */
   pruneFiles(before: number): number {
     return this.db.prepare(`DELETE FROM files WHERE done = 1 AND updated_at < ?`).run(before).changes;
+  }
+
+  /** Local alerts (migration 4); statements prepared once, on first use. */
+  get alerts(): AlertStore {
+    this.alertStore ??= new AlertStore(this.db);
+    return this.alertStore;
+  }
+
+  /** Delayed-label entries; statements prepared once, on first use. */
+  get pending(): PendingStore {
+    this.pendingStore ??= new PendingStore(this.db);
+    return this.pendingStore;
+  }
+
+  /** One closed window, for a revision by delayed labels; null when it is gone (rolled up). */
+  closedWindow(model: string, modelVersion: string, start: number): StoredWindow | null {
+    const r = this.db
+      .prepare(`SELECT * FROM windows WHERE model = ? AND model_version = ? AND start_ms = ? AND state = 'closed'`)
+      .get(model, modelVersion, start) as WindowRow | undefined;
+    return r ? toWindow(r) : null;
   }
 
   /** Statements prepared once, on first use (a read-only store of an old schema never needs them). */

@@ -10,6 +10,12 @@ import type { ModelCounters, StoredWindow } from '../store/index.js';
 /** The baseline a closed window of this version is compared with, or null when there is none. */
 export type BaselineLookup = (modelVersion: string) => WindowProfile | null;
 
+/** A committed closed window and its revision, or null when it is no longer stored. */
+export type ClosedLookup = (modelVersion: string, start: number) => { profile: WindowProfile; revision: number } | null;
+
+/** Where a delayed label landed: its window still open, closed (now revised), or gone. */
+export type LabelLanding = 'open' | 'revised' | 'gone';
+
 /** Event times further ahead of the wall clock than this do not move the watermark. */
 export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
 export const UNKNOWN_VERSION = 'unknown';
@@ -28,6 +34,8 @@ export class ModelWindows {
   private readonly open = new Map<string, WindowProfile>();
   private readonly dirty = new Set<string>();
   private closed: WindowProfile[] = [];
+  /** Committed closed windows changed by delayed labels since the last commit. */
+  private readonly revised = new Map<string, WindowProfile>();
   /** The open, dirty window the previous record went to. */
   private last: WindowProfile | null = null;
   private readonly windowMs: number;
@@ -38,6 +46,7 @@ export class ModelWindows {
     private readonly model: ModelConfig,
     restored: { windows: WindowProfile[]; counters: ModelCounters | null },
     private readonly baselineFor: BaselineLookup = () => null,
+    private readonly closedFor: ClosedLookup = () => null,
   ) {
     this.windowMs = model.window_ms;
     this.latenessMs = model.allowed_lateness_ms;
@@ -117,12 +126,42 @@ export class ModelWindows {
     }
   }
 
+  /**
+   * A delayed label for a prediction counted in the window (version, start): applied to that window
+   * while it is open or not yet committed as closed, else to the stored closed window, which the
+   * next commit writes as a new revision.
+   */
+  applyLabel(
+    version: string,
+    start: number,
+    label: string | number,
+    prediction: { prediction: string | number; confidence: number | null; segments: Record<string, string> },
+  ): LabelLanding {
+    const { confidence, segments } = prediction;
+    const key = keyOf(version, start);
+    const open = this.open.get(key);
+    if (open) {
+      open.addLabel(label, prediction.prediction, confidence, segments);
+      this.dirty.add(key);
+      return 'open';
+    }
+    let p = this.closed.find((w) => w.start === start && w.modelVersion === version) ?? this.revised.get(key);
+    if (!p) {
+      const stored = this.closedFor(version, start);
+      if (!stored) return 'gone';
+      p = stored.profile;
+      this.revised.set(key, p);
+    }
+    p.addLabel(label, prediction.prediction, confidence, segments);
+    return 'revised';
+  }
+
   closeAll(): void {
     for (const [key, p] of this.open) this.closeWindow(key, p);
   }
 
   /** Everything changed since the last call, encoded for the store. */
-  takeChanges(now: number): { open: StoredWindow[]; closed: StoredWindow[] } {
+  takeChanges(now: number): { open: StoredWindow[]; closed: StoredWindow[]; revised: StoredWindow[]; closedProfiles: WindowProfile[] } {
     const open: StoredWindow[] = [];
     for (const key of this.dirty) {
       const p = this.open.get(key);
@@ -131,9 +170,13 @@ export class ModelWindows {
     this.dirty.clear();
     // The cached window is clean now: the next record for it must mark it dirty again.
     this.last = null;
-    const closed = this.closed.map((p) => this.stored(p, 'closed', now));
+    const closedProfiles = this.closed;
+    const closed = closedProfiles.map((p) => this.stored(p, 'closed', now));
     this.closed = [];
-    return { open, closed };
+    // closedAt is not rewritten by a revision; the store keeps the first close's.
+    const revised = [...this.revised.values()].map((p) => this.stored(p, 'closed', null));
+    this.revised.clear();
+    return { open, closed, revised, closedProfiles };
   }
 
   private isClosed(start: number): boolean {
@@ -179,6 +222,7 @@ export class ModelWindows {
       late: p.late,
       profile: p.encode(),
       drift: baseline ? JSON.stringify(compareProfiles(baseline, p, this.model.drift.rule, this.model.drift.features)) : null,
+      revision: 0,
     };
   }
 }

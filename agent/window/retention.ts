@@ -45,6 +45,7 @@ export function rollUpExpired(store: AgentStore, model: ModelConfig, retention: 
         late: merged.late,
         profile: merged.encode(),
         drift: null,
+      revision: 0,
       });
     }
     store.applyRollup(model.name, rollups, expired, watermark - retention.rollups_ms);

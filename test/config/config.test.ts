@@ -6,6 +6,7 @@ import {
   ConfigError, defaultAgentConfig, formatDuration, loadAgentConfig, parseAgentConfig, parseDuration, parseSize,
   type AgentConfig,
 } from '../../agent/config/index.js';
+import { defaultAlertRules } from '../../agent/alerts/index.js';
 import { DEFAULT_DRIFT_RULE } from '../../agent/drift/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -72,6 +73,7 @@ describe('the minimal file', () => {
           segments: [],
           baseline_learn: null,
           drift: { rule: { ...DEFAULT_DRIFT_RULE }, features: {} },
+          labels: { delayed: false, horizon_ms: 86_400_000, max_pending: 1_000_000, max_pending_bytes: 256 * 1024 * 1024 },
         },
       ],
       ingest: {
@@ -84,6 +86,7 @@ describe('the minimal file', () => {
         close_windows_on_shutdown: false,
       },
       retention: { windows_ms: 7 * 86_400_000, rollups_ms: 90 * 86_400_000 },
+      alerts: defaultAlertRules(),
     } satisfies AgentConfig);
   });
 
@@ -123,8 +126,11 @@ describe('the example file', () => {
     const [fraud, energy] = example.models;
     const plain = defaults.models[0];
     if (fraud === undefined || energy === undefined || plain === undefined) throw new Error('models missing');
-    const { name, task, logs, features, segments, baseline_learn, drift, ...options } = fraud;
-    const { name: _n, task: _t, logs: _l, features: _f, segments: _s, baseline_learn: _b, drift: _d, ...defaultOptions } = plain;
+    const { name, task, logs, features, segments, baseline_learn, drift, labels, ...options } = fraud;
+    const { name: _n, task: _t, logs: _l, features: _f, segments: _s, baseline_learn: _b, drift: _d, labels: plainLabels, ...defaultOptions } = plain;
+    // The example turns delayed labels on; every other labels option it shows is the default.
+    expect(plainLabels.delayed).toBe(false);
+    expect(labels).toEqual({ ...plainLabels, delayed: true });
     expect(drift).toEqual({ rule: plain.drift.rule, features: { merchant_category: { ignore: false, rule: { js_floor: 0.05 } } } });
     expect(options).toEqual(defaultOptions);
     expect(plain.baseline_learn).toBeNull();
@@ -134,6 +140,13 @@ describe('the example file', () => {
     });
     expect(logs).toEqual([path.join(path.dirname(EXAMPLE_FILE), 'logs', 'fraud-*.jsonl')]);
     expect(energy).toMatchObject({ format: 'csv', csv: { delimiter: ';' }, window_ms: 300_000, allowed_lateness_ms: 300_000 });
+    // Two example rules, then the built-ins exactly as their defaults.
+    expect(example.alerts.map((r) => r.name)).toEqual(['fraud_p95_latency', 'energy_mae', ...defaults.alerts.map((r) => r.name)]);
+    expect(example.alerts.slice(2)).toEqual(defaults.alerts);
+    expect(example.alerts[0]).toEqual({
+      name: 'fraud_p95_latency', metric: 'latency_ms.p95', op: '>', threshold: 250, for_ms: 300_000, severity: 'critical',
+      labels: { team: 'payments' }, model: 'fraud', builtin: false,
+    });
   });
 
   it('takes device.id from the environment when set', () => {
@@ -163,6 +176,19 @@ describe('drift rule', () => {
   });
 });
 
+describe('delayed labels', () => {
+  it('are off by default, with a 24 h horizon, and take bounds in records and bytes', () => {
+    expect(parse(MODEL).models[0]?.labels).toEqual({ delayed: false, horizon_ms: 86_400_000, max_pending: 1_000_000, max_pending_bytes: 256 * 1024 * 1024 });
+    const m = parse(withModelOption('labels: {delayed: true, horizon: 2h, max_pending: 500, max_pending_size: 1MiB}')).models[0];
+    expect(m?.labels).toEqual({ delayed: true, horizon_ms: 7_200_000, max_pending: 500, max_pending_bytes: 1024 * 1024 });
+    expect(problems(withModelOption('labels: {horizon: soon}'))[0]).toContain('models[0].labels.horizon');
+    expect(problems(withModelOption('labels: {max_pending: 0}'))[0]).toContain('models[0].labels.max_pending');
+    expect(problems(`${withModelOption('labels: {delayed: true, horizon: 10d}')}retention: {windows: 7d}\n`)).toEqual([
+      'models[0].labels.horizon: 10d is longer than retention.windows (7d); a late label could no longer revise its window, so keep it at most that long',
+    ]);
+  });
+});
+
 describe('unknown keys', () => {
   it('name the full path and hint at the closest valid key', () => {
     expect(problems(withModelOption('windw: 60s'))).toEqual(['models[0].windw: unknown key; did you mean "window"?']);
@@ -179,7 +205,7 @@ describe('unknown keys', () => {
 
   it('list the valid keys when none is close', () => {
     expect(problems(`${MODEL}telemetry: on\n`)).toEqual([
-      'telemetry: unknown key; expected one of device, data_dir, ingest, retention, models',
+      'telemetry: unknown key; expected one of device, data_dir, ingest, retention, models, alerts, builtin_alerts',
     ]);
   });
 });
@@ -473,7 +499,7 @@ describe('reading files', () => {
 
   it('accepts an empty file only to say models are required', () => {
     expect(problems('')).toEqual(['models: required; expected a non-empty list of models (each with at least name, task and logs)']);
-    expect(problems('- 1\n')).toEqual([': got a list, expected a mapping with keys device, data_dir, ingest, retention, models']);
+    expect(problems('- 1\n')).toEqual([': got a list, expected a mapping with keys device, data_dir, ingest, retention, models, alerts, builtin_alerts']);
   });
 });
 

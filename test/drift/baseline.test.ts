@@ -95,6 +95,15 @@ describe('baselines', () => {
     } finally {
       store.close();
     }
+    // With a baseline for every version beside it, v1 keeps its own and v2 gets the shared one.
+    expect((await cli('baseline', '--config', to, '--model', 'fraud', '--from', ref)).code).toBe(0);
+    const both = AgentStore.openForReading(loadAgentConfig(to).data_dir);
+    try {
+      expect(both.baselines.get('fraud', 'v1')?.modelVersion).toBe('v1');
+      expect(both.baselines.get('fraud', 'v2')?.modelVersion).toBe('*');
+    } finally {
+      both.close();
+    }
 
     const bytes = fs.readFileSync(file);
     const damaged = path.join(dir, 'damaged.baseline');

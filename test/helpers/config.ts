@@ -1,5 +1,6 @@
 // Builds resolved agent configs in code for tests (the YAML loader has its own tests).
 import type { AgentConfig, FieldMapping, ModelConfig } from '../../agent/config/types.js';
+import { defaultAlertRules } from '../../agent/alerts/index.js';
 import { DEFAULT_DRIFT_RULE } from '../../agent/drift/index.js';
 
 export const DEFAULT_FIELDS: FieldMapping = {
@@ -35,6 +36,7 @@ export function testModel(overrides: Partial<ModelConfig> & { logs: string[] }):
     segments: [],
     baseline_learn: null,
     drift: { rule: { ...DEFAULT_DRIFT_RULE }, features: {} },
+    labels: { delayed: false, horizon_ms: 86_400_000, max_pending: 1_000_000, max_pending_bytes: 256 * 1024 * 1024 },
     ...overrides,
   };
 }
@@ -56,5 +58,6 @@ export function testConfig(dataDir: string, models: ModelConfig[], ingest: Parti
       ...ingest,
     },
     retention: { windows_ms: 7 * 86_400_000, rollups_ms: 90 * 86_400_000 },
+    alerts: defaultAlertRules(),
   };
 }

@@ -61,8 +61,8 @@ describe('features', () => {
     const r = parser.parse('{"prediction": "p", "features": {"x": NaN, "y": -Infinity}}', READ_MS);
     expect(r.ok).toBe(true);
     if (r.ok) {
-      expect(r.record.features.x).toBeNaN();
-      expect(r.record.features.y).toBe(-Infinity);
+      expect(r.record?.features.x).toBeNaN();
+      expect(r.record?.features.y).toBe(-Infinity);
     }
   });
 
@@ -109,8 +109,8 @@ describe('features', () => {
   it('ignores a "__proto__" feature key instead of replacing the prototype', () => {
     const { parser } = setup();
     const r = parser.parse('{"prediction": "p", "features": {"__proto__": null, "a": 1}}', READ_MS);
-    expect(r.ok && Object.getPrototypeOf(r.record.features)).toBe(Object.prototype);
-    expect(r.ok && Object.keys(r.record.features)).toEqual(['a']);
+    expect(r.ok && Object.getPrototypeOf(r.record?.features)).toBe(Object.prototype);
+    expect(r.ok && Object.keys(r.record?.features ?? {})).toEqual(['a']);
   });
 });
 

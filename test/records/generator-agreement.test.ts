@@ -45,8 +45,8 @@ describe('agreement with the log generator', () => {
         expect(verdict, line.text.slice(0, 200)).toBe(line.kind === 'good' ? 'good' : line.reason);
         if (result.ok) {
           good++;
-          expect(result.record.ts).toBe(line.ts);
-          expect(result.record.segments['features.region']).toBeTypeOf('string');
+          expect(result.record?.ts).toBe(line.ts);
+          expect(result.record?.segments['features.region']).toBeTypeOf('string');
         }
       }
       expect(good).toBe(3000);

@@ -17,12 +17,13 @@ export function parserFor(model: ModelConfig, known?: Record<string, FeatureType
 export function acceptLine(parser: LineParser, text: string): InferenceRecord {
   const result = parser.parse(text, READ_MS);
   if (!result.ok) throw new Error(`expected a record, got ${JSON.stringify(result.rejection)}`);
+  if (result.record === null) throw new Error(`expected a record, got a delayed label ${JSON.stringify(result.label)}`);
   return result.record;
 }
 
 /** Parses `text`, read at READ_MS, and returns the rejection; throws if it becomes a record. */
 export function refuseLine(parser: LineParser, text: string): Rejection {
   const result = parser.parse(text, READ_MS);
-  if (result.ok) throw new Error(`expected a rejection, got ${JSON.stringify(result.record)}`);
+  if (result.ok) throw new Error(`expected a rejection, got ${JSON.stringify(result.record ?? result.label)}`);
   return result.rejection;
 }

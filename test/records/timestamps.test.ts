@@ -78,7 +78,7 @@ describe('ts field', () => {
   it('uses the time of reading when ts is missing or null', () => {
     for (const text of ['{"prediction": 1}', '{"prediction": 1, "ts": null}']) {
       const r = parser.parse(text, READ_MS);
-      expect(r.ok && r.record.ts).toBe(READ_MS);
+      expect(r.ok && r.record?.ts).toBe(READ_MS);
     }
   });
 

@@ -1,5 +1,5 @@
 // `npm start`: generates a sample inference log (with some malformed lines and drift), runs the
-// agent on it once with config/demo.yaml, and prints the status table.
+// agent on it once with config/demo.yaml, and prints the status table and the alerts it raised.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,4 +18,7 @@ run(['--import', 'tsx', 'scripts/gen-logs.ts', '--out', path.join(demo, 'logs/ap
   '--seed', '7', '--rate', '20', '--malformed-rate', '0.01', '--drift-from', '12000']);
 console.log('\nedgewatch-agent run --config config/demo.yaml --once\n');
 run([agent, 'run', '--config', 'config/demo.yaml', '--once', '--log-level', 'warn']);
-console.log(`\nclosed windows: node dist/edgewatch-agent.js windows --config config/demo.yaml --model fraud --json`);
+console.log('\nedgewatch-agent alerts --config config/demo.yaml\n');
+run([agent, 'alerts', '--config', 'config/demo.yaml']);
+console.log(`\nclosed windows with their drift: node dist/edgewatch-agent.js windows --config config/demo.yaml --model fraud --json`);
+console.log(`versions side by side: node dist/edgewatch-agent.js compare --config config/demo.yaml --model fraud`);

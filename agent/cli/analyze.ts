@@ -1,7 +1,7 @@
 // `edgewatch-agent analyze`: batch drift between two files, no daemon, no database (nightly
 // validation jobs, CI pipelines).
 import type { AgentConfig } from '../config/types.js';
-import { compareProfiles, type DriftReport, type FeatureDrift } from '../drift/index.js';
+import { binEdgesFor, compareProfiles, type DriftReport, type FeatureDrift } from '../drift/index.js';
 import { AgentError } from '../errors.js';
 import type { WindowProfile } from '../profile/index.js';
 import { FeatureTypes } from '../records/index.js';
@@ -29,8 +29,11 @@ export function analyze(config: AgentConfig, opts: AnalyzeOptions): Analysis {
   }
   // One type registry for both sides: the baseline decides a feature's type, the current follows.
   const types = new FeatureTypes(model.features, model.infer_features);
-  const base = profileFile(opts.baseline, model, types, 'baseline');
-  const cur = profileFile(opts.current, model, types, 'current');
+  // Twice over the baseline: the first pass finds its deciles, the second counts both sides exactly
+  // on them, so PSI is exact (the second pass's digest is the first's: same values, same order).
+  const edges = binEdgesFor(profileFile(opts.baseline, model, types, 'baseline').profile);
+  const base = profileFile(opts.baseline, model, types, 'baseline', undefined, edges);
+  const cur = profileFile(opts.current, model, types, 'current', undefined, edges);
   const report = { ...compareProfiles(base.profile, cur.profile, model.drift.rule, model.drift.features), lines: { baseline: base.lines, current: cur.lines } };
   return { report, base: base.profile, cur: cur.profile };
 }

@@ -6,6 +6,7 @@ import { decode, encode } from 'cbor-x';
 import type { AgentConfig, ModelConfig } from '../config/types.js';
 import { AgentError } from '../errors.js';
 import { WindowProfile } from '../profile/index.js';
+import { binEdgesFor } from '../drift/index.js';
 import { FeatureTypes } from '../records/index.js';
 import { profileFile } from '../runtime/profile-file.js';
 import { ALL_VERSIONS, AgentStore, type StoredBaseline } from '../store/index.js';
@@ -45,12 +46,19 @@ function progressReporter(sink: ProgressSink, label: string): (bytes: number, to
   };
 }
 
-/** Builds a baseline from a file and stores it; returns a one-line summary. */
+/**
+ * Builds a baseline from a file and stores it; returns a one-line summary. Two passes: the first
+ * finds the deciles, the second profiles again counting exactly on them, so PSI against this
+ * baseline is exact on its side (the second pass's digest, hence its deciles, equal the first's).
+ */
 export function baselineFromFile(config: AgentConfig, opts: { model: string; from: string; version?: string }, progress: ProgressSink): string {
   const model = modelOf(config, opts.model);
   const types = new FeatureTypes(model.features, model.infer_features);
   const version = opts.version ?? ALL_VERSIONS;
-  const { profile, lines } = profileFile(opts.from, model, types, version, progressReporter(progress, path.basename(opts.from)));
+  const label = path.basename(opts.from);
+  const first = profileFile(opts.from, model, types, version, progressReporter(progress, `${label} (pass 1 of 2)`));
+  const edges = binEdgesFor(first.profile);
+  const { profile, lines } = profileFile(opts.from, model, types, version, progressReporter(progress, `${label} (pass 2 of 2)`), edges);
   if (profile.count === 0) {
     throw new AgentError('EW_ERR_USAGE', `baseline: ${opts.from} holds no usable record (${lines} lines, ${profile.rejected} rejected)`);
   }

@@ -1,6 +1,6 @@
 // The self-contained HTML page of `analyze --html`: the drift table and, per feature, the baseline's
 // and the current histogram side by side (inline SVG, inline CSS, no script, nothing fetched).
-import { baselineEdges, binShares, categoricalSide, categoricalTable, numericSide, type DriftReport, type FeatureDrift } from '../drift/index.js';
+import { baselineEdges, categoricalSide, categoricalTable, numericSide, sideShares, type DriftReport, type FeatureDrift } from '../drift/index.js';
 import { CategoricalSummary, NumericSummary, type FeatureSummary, type WindowProfile } from '../profile/index.js';
 
 interface Histogram {
@@ -21,7 +21,8 @@ export function histogram(base: FeatureSummary, cur: FeatureSummary): Histogram 
     const b = numericSide(base);
     const edges = baselineEdges(b);
     const labels = [`< ${fmt(edges[0] ?? 0)}`, ...edges.slice(1).map((e, i) => `${fmt(edges[i] ?? 0)} - ${fmt(e)}`), `>= ${fmt(edges[edges.length - 1] ?? 0)}`];
-    return { labels, base: binShares(b.digest, edges), cur: binShares(numericSide(cur).digest, edges) };
+    // The bars PSI was scored on: exact where a side counted on these edges.
+    return { labels, base: sideShares(b, edges), cur: sideShares(numericSide(cur), edges) };
   }
   if (base instanceof CategoricalSummary && cur instanceof CategoricalSummary) {
     const bs = categoricalSide(base);

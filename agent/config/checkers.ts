@@ -1,5 +1,6 @@
 // The small typed checkers a config schema is built from: each message names the field, the value and
 // what was expected, and one pass over a document reports every problem, not just the first.
+import path from 'node:path';
 import {
   closestKey, describeValue, formatDuration, formatPath, formatSize, readDuration, readSize, type Path,
 } from './errors.js';
@@ -85,6 +86,16 @@ function numberLike(value: unknown, at: Path, ctx: CheckContext): unknown {
   const text = value.trim();
   return /^-?\d+$/.test(text) ? Number(text) : value;
 }
+
+/** A path or glob, made absolute against the config file's folder. */
+export const fsPath = scalar<string, string>('a path', (value, _at, ctx) => {
+  if (typeof value !== 'string') return quoteHint(value, 'a path');
+  if (value.trim() === '') return undefined;
+  if (value.startsWith('~')) {
+    return new Problem(`got ${describeValue(value)}; "~" is not expanded, write an absolute path or \${HOME}/...`);
+  }
+  return path.resolve(ctx.baseDir, value);
+});
 
 export const quoteHint = (value: unknown, expected: string): Problem | undefined =>
   typeof value === 'number' || typeof value === 'boolean'

@@ -3,9 +3,11 @@
 // Defaults live here in the user's own notation ("60s", "1MiB") and go through the same checks.
 import path from 'node:path';
 import {
-  bool, int, list, measure, object, oneOf, optional, Problem, quoteHint, real, record, scalar, str, withDefault,
+  bool, fsPath, int, list, measure, object, oneOf, optional, Problem, quoteHint, real, record, scalar, str, withDefault,
   type InputOf,
 } from './checkers.js';
+import { systemSection } from './system.js';
+import { parseListen } from '../metrics/server.js';
 import { describeValue, formatDuration, DAY_MS, KIB, SECOND_MS } from './errors.js';
 import { alertRules, builtinAlerts, mergeAlerts } from './alerts.js';
 import type {
@@ -24,14 +26,15 @@ const dotPath = str('a dot path such as "features.region"', (s) =>
   s.trim() === s && s.split('.').every((part) => part !== ''),
 );
 
-/** A path or glob, made absolute against the config file's folder. */
-const fsPath = scalar<string, string>('a path', (value, _at, ctx) => {
-  if (typeof value !== 'string') return quoteHint(value, 'a path');
-  if (value.trim() === '') return undefined;
-  if (value.startsWith('~')) {
-    return new Problem(`got ${describeValue(value)}; "~" is not expanded, write an absolute path or \${HOME}/...`);
+// Checked here so a typo fails at start; binding it (port in use) is the metrics server's error.
+const listenAddress = scalar<string, string>('"host:port" such as "127.0.0.1:9464" or "[::1]:9464"', (value) => {
+  if (typeof value !== 'string') return undefined;
+  try {
+    parseListen(value);
+    return value;
+  } catch {
+    return undefined;
   }
-  return path.resolve(ctx.baseDir, value);
 });
 
 const delimiter = scalar<string, string>('exactly one character, not a quote or line break', (value) => {
@@ -213,6 +216,8 @@ export const agentConfigSchema = object(
     data_dir: withDefault(fsPath, './data'),
     ingest: withDefault(ingest, {}),
     retention: withDefault(retention, {}),
+    system: withDefault(systemSection, {}),
+    metrics: withDefault(object({ listen: optional(listenAddress) }, (v) => ({ listen: v.listen ?? null })), {}),
     models: list(model, { of: 'models (each with at least name, task and logs)', nonEmpty: true }),
     alerts: withDefault(alertRules, []),
     builtin_alerts: withDefault(builtinAlerts, {}),
@@ -245,7 +250,7 @@ export const agentConfigSchema = object(
       }
     });
     const alerts = mergeAlerts(v.alerts, v.builtin_alerts, v.models.map((m) => m.name), report);
-    return { device: v.device, data_dir: v.data_dir, models: v.models, ingest: v.ingest, retention: v.retention, alerts };
+    return { device: v.device, data_dir: v.data_dir, models: v.models, ingest: v.ingest, retention: v.retention, system: v.system, metrics: v.metrics, alerts };
   },
 );
 

@@ -105,6 +105,26 @@ export interface RetentionConfig {
   rollups_ms: number;
 }
 
+export interface ProcessWatchConfig {
+  /** Its name in metrics: system.process.<name>.up. */
+  name: string;
+  match: { process_name: string } | { pid_file: string } | { systemd_unit: string };
+}
+
+export interface SystemConfig {
+  enabled: boolean;
+  interval_ms: number;
+  /** Sample GPUs (nvidia-smi, or tegrastats on Jetson) when the tools are there. */
+  gpu: boolean;
+  /** Filesystems whose usage is sampled besides the data dir's ("data"): name -> a path on it. */
+  mounts: Record<string, string>;
+  processes: ProcessWatchConfig[];
+  containers: { socket: string; names: string[] };
+  /** Where /proc and /sys are: the host's when the agent runs in a container with them mounted elsewhere. */
+  proc_root: string;
+  sys_root: string;
+}
+
 export interface AgentConfig {
   /** Absolute path of the file this came from (empty when built in code). */
   source: string;
@@ -113,6 +133,9 @@ export interface AgentConfig {
   models: ModelConfig[];
   ingest: IngestConfig;
   retention: RetentionConfig;
+  system: SystemConfig;
+  /** The local Prometheus endpoint, "host:port", or null (off). */
+  metrics: { listen: string | null };
   /** The user's `alerts:` rules followed by the built-ins left on, merged (docs/alerts.md). */
   alerts: AlertRuleConfig[];
 }

@@ -2,11 +2,13 @@
 // alone (no raw values), so a device can score a closed window against its baseline. The digest cdf
 // is piecewise linear between knots placed at centroid means and the exact min/max; the KS
 // statistic and Wasserstein distance below are exact for those interpolated cdfs, and their error
-// against the raw data is the digest's rank error. test/drift/numeric.test.ts checks every score
-// against scipy on the same raw data.
+// against the raw data is the digest's rank error. PSI and Jensen-Shannon use a side's exact bin
+// counts instead when it counted its values on the very edges scored (the baseline's deciles; see
+// binEdgesFor). test/drift/numeric.test.ts checks every score against scipy on the same raw data.
 
 import { jensenShannonFromShares, psiFromShares } from './shares.js';
-import type { NumericSummary } from '../profile/numeric.js';
+import type { ProfileBinEdges, WindowProfile } from '../profile/index.js';
+import type { NumericBins, NumericSummary } from '../profile/numeric.js';
 import type { TDigest } from '../profile/tdigest.js';
 
 export interface NumericSide {
@@ -16,6 +18,8 @@ export interface NumericSide {
   mean: number | null;
   /** Sample standard deviation (n - 1), as NumericSummary keeps it. */
   std: number | null;
+  /** Exact counts on fixed bins, used where their edges are the ones scored; else the digest. */
+  bins?: NumericBins | null;
 }
 
 /** Decile bins, as in common PSI practice and Evidently's numeric PSI. */
@@ -30,7 +34,7 @@ export const WASSERSTEIN_STD_FLOOR = 1e-3;
 
 /** The summary's own digest; scoring only queries it (queries may compress pending values). */
 export function numericSide(s: NumericSummary): NumericSide {
-  return { digest: s.sketch(), count: s.count, mean: s.mean, std: s.std };
+  return { digest: s.sketch(), count: s.count, mean: s.mean, std: s.std, bins: s.bins };
 }
 
 function requireValues(side: NumericSide, which: 'baseline' | 'current'): void {
@@ -73,7 +77,25 @@ export function binShares(digest: TDigest, edges: readonly number[]): number[] {
   return shares;
 }
 
-/** Population stability index, sum of (c - b) ln(c / b) over the baseline's quantile bins. */
+/**
+ * A side's shares of the bins `edges` make: exact from its bin counts when they were counted on
+ * exactly these edges (same bins as binShares), else from its digest's cdf.
+ */
+export function sideShares(side: NumericSide, edges: readonly number[]): number[] {
+  const b = side.bins;
+  if (b != null && b.edges.length === edges.length && b.edges.every((e, i) => e === edges[i])) {
+    let total = 0;
+    for (const c of b.counts) total += c;
+    if (total > 0) return b.counts.map((c) => c / total);
+  }
+  return binShares(side.digest, edges);
+}
+
+/**
+ * Population stability index, sum of (c - b) ln(c / b) over the baseline's quantile bins. Exact for
+ * the raw data on those bins when both sides carry counts on them; otherwise a side's shares come
+ * from its digest, within its rank error (magnified where a share is small, see the tests).
+ */
 export function psiNumeric(
   base: NumericSide,
   cur: NumericSide,
@@ -81,7 +103,7 @@ export function psiNumeric(
 ): { psi: number; edges: number[] } {
   requireValues(cur, 'current');
   const edges = baselineEdges(base, bins);
-  return { psi: psiFromShares(binShares(base.digest, edges), binShares(cur.digest, edges)), edges };
+  return { psi: psiFromShares(sideShares(base, edges), sideShares(cur, edges)), edges };
 }
 
 /**
@@ -91,7 +113,30 @@ export function psiNumeric(
 export function jensenShannonNumeric(base: NumericSide, cur: NumericSide, bins: number = DEFAULT_BINS): number {
   requireValues(cur, 'current');
   const edges = baselineEdges(base, bins);
-  return jensenShannonFromShares(binShares(base.digest, edges), binShares(cur.digest, edges));
+  return jensenShannonFromShares(sideShares(base, edges), sideShares(cur, edges));
+}
+
+const edgesByBaseline = new WeakMap<WindowProfile, Readonly<Required<ProfileBinEdges>>>();
+
+/**
+ * The edges psiNumeric will score against this baseline (its digest's deciles), per numeric
+ * feature and for a numeric (regression) prediction, as ProfileOptions for profiles to be compared
+ * with it: their summaries then count exactly on those bins. Computed once per baseline object, so
+ * the baseline must not change afterwards (stored and learned baselines are complete).
+ */
+export function binEdgesFor(baseline: WindowProfile): Readonly<Required<ProfileBinEdges>> {
+  const known = edgesByBaseline.get(baseline);
+  if (known !== undefined) return known;
+  const edgesOf = (s: NumericSummary): number[] => baselineEdges(numericSide(s), DEFAULT_BINS);
+  const features = new Map<string, readonly number[]>();
+  for (const name of baseline.featureNames()) {
+    const s = baseline.feature(name);
+    if (s !== undefined && s.kind === 'numeric' && s.count > 0) features.set(name, edgesOf(s));
+  }
+  const p = baseline.prediction;
+  const out = Object.freeze({ binEdges: features, predictionBinEdges: p.kind === 'numeric' && p.count > 0 ? edgesOf(p) : null });
+  edgesByBaseline.set(baseline, out);
+  return out;
 }
 
 /** Every knot abscissa of either digest: centroid means and the exact extremes, ascending. */

@@ -8,6 +8,7 @@ import type { Task } from '../config/types.js';
 import { REJECT_REASONS, type RejectReason } from '../records/types.js';
 import { CategoricalSummary } from './categorical.js';
 import { NumericSummary } from './numeric.js';
+import { SystemSummary } from './system.js';
 import { ClassificationQuality, RegressionQuality, SegmentSplit, STATUS_CAP } from './quality.js';
 import {
   anyNumber,
@@ -19,6 +20,7 @@ import {
   nullable,
   object,
   oneOf,
+  optional,
   present,
   string,
   tagged,
@@ -50,6 +52,8 @@ const numericCheck = object({
   mu: float,
   m2: float,
   d: present,
+  // Exact counts on fixed bin edges (NumericSummary), or null. Absent in profiles written before it.
+  b: optional(nullable(object({ e: array(finite), c: array(count) }))),
 });
 
 const categoricalCheck = object({
@@ -113,6 +117,7 @@ const base = {
   cf: numericCheck,
   st: categoricalCheck,
   er: object({ n: count, m: categoricalCheck }),
+  sy: object({ r: count, m: array(tuple(string, numericCheck)), f: array(tuple(string, count)), d: count }),
 };
 
 const profileCheck = tagged('t', {
@@ -186,6 +191,7 @@ export interface ProfileState {
   errors: number;
   messages: CategoricalSummary;
   segments: SegmentSplit[];
+  system: SystemSummary;
 }
 
 const byName = <T>(a: [string, T], b: [string, T]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
@@ -218,6 +224,7 @@ function toWire(st: ProfileState): ProfileWire {
     cf: st.confidence.toWire(),
     st: st.status.toWire(),
     er: { n: st.errors, m: st.messages.toWire() },
+    sy: st.system.toWire(),
   } as const;
   const sg = st.segments.map((s) => s.toWire());
   // Every segment's quality was made for st.task, so sg holds only that task's quality wire.
@@ -303,6 +310,7 @@ function fromWire(w: ProfileWire): ProfileState {
     errors: w.er.n,
     messages,
     segments,
+    system: SystemSummary.fromWire(w.sy, 'system'),
   };
 }
 

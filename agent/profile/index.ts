@@ -7,7 +7,7 @@ import type { RejectReason } from '../records/types.js';
 import type { RejectionExample } from './codec.js';
 
 export { WindowProfile, isErrorStatus } from './window-profile.js';
-export { NumericSummary, finiteOrNull } from './numeric.js';
+export { NumericSummary, binEdgesProblem, finiteOrNull, type NumericBins } from './numeric.js';
 export { CategoricalSummary } from './categorical.js';
 export {
   ClassificationQuality,
@@ -28,13 +28,25 @@ export {
   type RejectionExample,
 } from './codec.js';
 export { TDigest } from './tdigest.js';
+export { SystemSummary, SYSTEM_METRIC_CAP, type SystemJson } from './system.js';
+import type { SystemJson } from './system.js';
 
 export interface ProfileOptions {
   task: Task;
   categoricalCap: number;
   segmentCap: number;
   segmentPaths: string[];
+  /**
+   * Feature name -> inner bin edges (a baseline's deciles): a numeric feature of that name counts
+   * its values exactly in those bins, so PSI against the baseline needs no sketch.
+   */
+  binEdges?: ReadonlyMap<string, readonly number[]>;
+  /** The same for a regression model's prediction. */
+  predictionBinEdges?: readonly number[] | null;
 }
+
+/** The bin-edge part of ProfileOptions, as drift's binEdgesFor(baseline) makes it. */
+export type ProfileBinEdges = Pick<ProfileOptions, 'binEdges' | 'predictionBinEdges'>;
 
 export interface ProfileMeta {
   model: string;
@@ -127,4 +139,5 @@ export interface WindowJson {
   quality: QualityJson;
   /** Segment path -> value -> figures; values past the segment cap under OTHER_KEY. */
   segments: Record<string, Record<string, SegmentJson>>;
+  system: SystemJson;
 }

@@ -43,6 +43,7 @@ function binOf(edges: Float64Array, v: number): number {
 }
 
 function sameEdges(a: Float64Array, b: Float64Array): boolean {
+  if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -146,7 +147,11 @@ export class NumericSummary {
     this.sq += d * (v - this.mu);
     this.digest.add(v);
     const edges = this.edges;
-    if (edges !== null) (this.counts as Float64Array)[binOf(edges, v)]++;
+    if (edges !== null) {
+      const counts = this.counts as Float64Array;
+      const i = binOf(edges, v);
+      counts[i] = (counts[i] as number) + 1;
+    }
   }
 
   addMissing(k = 1): void {

@@ -14,8 +14,9 @@ import {
   type ProfileState,
 } from './codec.js';
 import type { CategoricalJson, NumericJson, ProfileMeta, ProfileOptions, WindowJson } from './index.js';
-import { NumericSummary } from './numeric.js';
+import { binEdgesProblem, NumericSummary } from './numeric.js';
 import { ClassificationQuality, OTHER_KEY, RegressionQuality, SegmentSplit, STATUS_CAP } from './quality.js';
+import { SystemSummary } from './system.js';
 
 const ERROR_WORDS = new Set(['error', 'failed', 'failure', 'timeout', 'internal']);
 
@@ -36,6 +37,9 @@ export class WindowProfile {
    */
   private readonly slotNames: string[] = [];
   private readonly slotSummaries: (FeatureSummary | undefined)[] = [];
+  /** Options, not state: they shape summaries created from now on and are not encoded. */
+  private readonly binEdges: ReadonlyMap<string, readonly number[]> | null;
+  private readonly predictionBinEdges: readonly number[] | null;
 
   constructor(meta: ProfileMeta, opts: ProfileOptions) {
     if (!Number.isFinite(meta.start) || !Number.isFinite(meta.end) || meta.end < meta.start) {
@@ -44,6 +48,13 @@ export class WindowProfile {
     checkCap(opts.categoricalCap, 'categoricalCap');
     checkCap(opts.segmentCap, 'segmentCap');
     const cc = opts.categoricalCap;
+    this.binEdges = opts.binEdges ?? null;
+    this.predictionBinEdges = opts.predictionBinEdges ?? null;
+    // Checked here, not when a feature first appears mid-record.
+    for (const [name, edges] of [...(this.binEdges ?? []), ['(prediction)', this.predictionBinEdges ?? []] as const]) {
+      const problem = binEdgesProblem(edges);
+      if (problem !== null) throw new RangeError(`window profile: ${name}: ${problem}`);
+    }
     this.st = {
       model: meta.model,
       modelVersion: meta.modelVersion,
@@ -67,11 +78,17 @@ export class WindowProfile {
               label: new CategoricalSummary(cc),
               quality: new ClassificationQuality(),
             }
-          : { task: opts.task, prediction: new NumericSummary(), label: new NumericSummary(), quality: new RegressionQuality() },
+          : {
+              task: opts.task,
+              prediction: new NumericSummary(undefined, this.predictionBinEdges),
+              label: new NumericSummary(),
+              quality: new RegressionQuality(),
+            },
       status: new CategoricalSummary(STATUS_CAP),
       errors: 0,
       messages: new CategoricalSummary(ERROR_MESSAGE_CAP),
       segments: [...new Set(opts.segmentPaths)].map((path) => new SegmentSplit(path, opts.task, opts.segmentCap)),
+      system: new SystemSummary(),
     };
   }
 
@@ -94,10 +111,14 @@ export class WindowProfile {
     const st = this.st;
     return { model: st.model, modelVersion: st.modelVersion, start: st.start, end: st.end };
   }
+  /** As created, bin edges included, so clone() counts new features on the same bins. */
   get options(): ProfileOptions {
     const st = this.st;
     const segmentPaths = st.segments.map((s) => s.path);
-    return { task: st.task, categoricalCap: st.categoricalCap, segmentCap: st.segmentCap, segmentPaths };
+    const opts: ProfileOptions = { task: st.task, categoricalCap: st.categoricalCap, segmentCap: st.segmentCap, segmentPaths };
+    if (this.binEdges !== null) opts.binEdges = this.binEdges;
+    if (this.predictionBinEdges !== null) opts.predictionBinEdges = this.predictionBinEdges;
+    return opts;
   }
   /** Accepted records. */
   get count(): number {
@@ -139,6 +160,15 @@ export class WindowProfile {
   }
   get segments(): readonly SegmentSplit[] {
     return this.st.segments;
+  }
+  /** The device's readings sampled while this window was open (CPU, GPU, memory, processes, the agent). */
+  get system(): SystemSummary {
+    return this.st.system;
+  }
+
+  /** One system sampling round: its readings and the sources that failed in it ("<source>:<cause>"). */
+  addSystemRound(readings: ReadonlyMap<string, number>, failed: readonly string[] = []): void {
+    this.st.system.addRound(readings, failed);
   }
 
   /** The caller routes by (model, version) and window; the record is not checked against them. */
@@ -268,7 +298,7 @@ export class WindowProfile {
   // A feature that has carried a number is numeric from then on: its earlier strings, like its
   // nulls, count as missing. Merges follow the same rule, so the order of records does not matter.
   private becomeNumeric(name: string, prev: FeatureSummary | undefined): NumericSummary {
-    const s = new NumericSummary();
+    const s = new NumericSummary(undefined, this.binEdges?.get(name));
     s.addMissing((prev?.total ?? 0) + this.takeNullOnly(name));
     this.setFeature(name, s);
     return s;
@@ -353,6 +383,7 @@ export class WindowProfile {
       mine.merge(split);
     }
     for (const split of a.segments) split.limit(a.segmentCap);
+    a.system.merge(b.system);
   }
 
   private mergeFeatures(b: ProfileState): void {
@@ -426,6 +457,7 @@ export class WindowProfile {
       errors: { count: st.errors, messages: st.messages.countsObject(OTHER_KEY) },
       quality: st.out.quality.toJSON(),
       segments,
+      system: st.system.toJSON(),
     };
   }
 
@@ -434,7 +466,11 @@ export class WindowProfile {
     return encodeProfile(this.st);
   }
 
-  /** Throws ProfileDecodeError for bytes that are not a valid profile of a format this build reads. */
+  /**
+   * Throws ProfileDecodeError for bytes that are not a valid profile of a format this build reads.
+   * Summaries keep the bin counts they were encoded with; bin edges for features not yet seen are
+   * options, not encoded, so such features of a decoded profile get no bins.
+   */
   static decode(bytes: Uint8Array): WindowProfile {
     const st = decodeProfile(bytes);
     const p = new WindowProfile(

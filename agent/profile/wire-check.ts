@@ -108,6 +108,19 @@ export function nullable<T>(check: WireCheck<T>): WireCheck<T | null> {
   return (v, cx): v is T | null => v === null || check(v, cx);
 }
 
+/** Checks built by optional(): object() lets their key be absent. */
+const optionalChecks = new WeakSet<WireCheck<unknown>>();
+
+/**
+ * A key that may be absent (undefined), for a field added to a format after data was written
+ * without it; writers still always write it.
+ */
+export function optional<T>(check: WireCheck<T>): WireCheck<T | undefined> {
+  const c = (v: unknown, cx: WireContext): v is T | undefined => v === undefined || check(v, cx);
+  optionalChecks.add(c);
+  return c;
+}
+
 export function literal<const T extends string | number>(value: T): WireCheck<T> {
   const message = `Invalid input: expected ${typeof value === 'string' ? `"${value}"` : String(value)}`;
   return (v, cx): v is T => v === value || cx.fail(message);
@@ -152,17 +165,17 @@ export function tuple<const C extends readonly WireCheck<unknown>[]>(...items: C
   };
 }
 
-/** A map with these keys, each required; other keys are ignored. */
+/** A map with these keys, each required unless its check is optional(); other keys are ignored. */
 export function object<S extends Shape>(shape: S): WireCheck<ShapeOf<S>> {
-  const fields = Object.entries(shape);
+  const fields = Object.entries(shape).map(([key, check]) => [key, check, optionalChecks.has(check)] as const);
   return (v, cx): v is ShapeOf<S> => {
     if (!isObjectLike(v)) return cx.fail(wrongType('object', v));
     let ok = true;
-    for (const [key, check] of fields) {
+    for (const [key, check, isOptional] of fields) {
       cx.path.push(key);
       if (!check(v[key], cx)) ok = false;
       // Only a check that accepts undefined (`present`) gets here for a missing key.
-      else if (!(key in v)) ok = cx.fail('Invalid input: expected nonoptional, received undefined');
+      else if (!isOptional && !(key in v)) ok = cx.fail('Invalid input: expected nonoptional, received undefined');
       cx.path.pop();
     }
     return ok;

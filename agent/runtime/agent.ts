@@ -10,6 +10,9 @@ import { FeatureTypes, createLineParser, type DelayedLabel } from '../records/in
 import { LabelJoiner } from '../labels/joiner.js';
 import { AlertEngine, silenceSeconds, windowMetrics } from '../alerts/index.js';
 import type { DriftReport } from '../drift/index.js';
+import type { MetricsSnapshot, WindowSnapshot } from '../metrics/index.js';
+import { SystemSampler, systemSources, type AgentHealth, type SystemRound } from '../system/index.js';
+import { VERSION } from '../version.js';
 import type { AgentStore, ModelCommit } from '../store/index.js';
 import { AgentStore as Store } from '../store/index.js';
 import { Tailer, type TailedFile, type TailEvents } from '../tail/index.js';
@@ -38,6 +41,8 @@ class ModelPipeline {
   private readonly learner: BaselineLearner | null;
   private baselinesSeen = '';
   private readonly labels: LabelJoiner | null;
+  /** The newest closed window of each version, for the metrics endpoint. */
+  readonly lastClosed = new Map<string, WindowSnapshot>();
 
   constructor(
     readonly model: ModelConfig,
@@ -167,6 +172,11 @@ class ModelPipeline {
     if (waits && r.label === null) labels.keep(r as typeof r & { requestId: string }, windowStart(r.ts, this.model.window_ms));
   }
 
+  /** Delayed-label counters, or null when the model does not join delayed labels. */
+  get labelCounters(): LabelJoiner['counters'] | null {
+    return this.labels?.counters ?? null;
+  }
+
   /** A label line: joined to its waiting prediction's window, or kept waiting for the prediction. */
   private onLabel(l: DelayedLabel): void {
     const labels = this.labels;
@@ -187,6 +197,21 @@ class ModelPipeline {
       const json = closed[i]!.drift;
       const drift = json === null ? null : (JSON.parse(json) as DriftReport);
       alerts.evaluateWindow(this.model.name, p.modelVersion, p.end, windowMetrics(p, drift, this.baselineFor(this.store, p.modelVersion)));
+      const seen = this.lastClosed.get(p.modelVersion);
+      if (seen === undefined || seen.end <= p.end) {
+        const lat = p.latencyMs;
+        this.lastClosed.set(p.modelVersion, {
+          version: p.modelVersion,
+          start: p.start,
+          end: p.end,
+          count: p.count,
+          rejected: p.rejected,
+          errors: p.errors,
+          latencyMs: { p50: lat.quantile(0.5), p95: lat.quantile(0.95), p99: lat.quantile(0.99) },
+          confidenceMean: p.confidence.mean,
+          drift,
+        });
+      }
     }
     const featureTypes = this.types.changed ? this.types.snapshot() : null;
     this.types.markSaved();
@@ -215,6 +240,11 @@ export class Agent {
   private closed = false;
   private readonly startedAt: number;
   private readonly alerts: AlertEngine;
+  private sampler: SystemSampler | null = null;
+  /** Rounds handed over by the sampler, folded into the windows at the next step. */
+  private readonly systemRounds: SystemRound[] = [];
+  private latestRound: SystemRound | null = null;
+  private commitMs: number[] = [];
 
   constructor(
     readonly config: AgentConfig,
@@ -251,6 +281,7 @@ export class Agent {
    */
   step(maxBytes = this.config.ingest.read_chunk_bytes * 4, forceScan = false): number {
     const now = this.now();
+    if (this.systemRounds.length > 0) this.foldSystemRounds(now);
     if (forceScan || now - this.lastScanAt >= this.config.ingest.poll_interval_ms) {
       this.lastScanAt = now;
       for (const p of this.pipelines) p.tailer.scan();
@@ -262,6 +293,95 @@ export class Agent {
       p.windows.advance(this.now());
     }
     return bytes;
+  }
+
+  /**
+   * Starts sampling the device on `system.interval` (when `system.enabled`): each round is taken on
+   * the event loop between steps and folded into the windows at the next step.
+   */
+  startSystemSampling(): void {
+    if (!this.config.system.enabled || this.sampler !== null || this.closed) return;
+    this.sampler = new SystemSampler({
+      intervalMs: this.config.system.interval_ms,
+      sources: systemSources(this.config, () => this.health()),
+      now: this.now,
+      log: this.log,
+      onRound: (r) => this.acceptSystemRound(r),
+    });
+    this.sampler.start();
+  }
+
+  /** Stops sampling; no round is handed over after this resolves. */
+  async stopSystemSampling(): Promise<void> {
+    const sampler = this.sampler;
+    this.sampler = null;
+    await sampler?.stop();
+  }
+
+  /** A sampling round (from the sampler, or from a test): kept until the next step folds it in. */
+  acceptSystemRound(r: SystemRound): void {
+    this.systemRounds.push(r);
+    this.latestRound = r;
+  }
+
+  private foldSystemRounds(now: number): void {
+    for (const r of this.systemRounds) {
+      for (const p of this.pipelines) {
+        p.windows.addSystemRound(r.at, r.readings, r.failed, now);
+        p.pending++;
+      }
+    }
+    this.systemRounds.length = 0;
+  }
+
+  private health(): AgentHealth {
+    let lines = 0;
+    for (const p of this.pipelines) lines += p.windows.counters.accepted + p.windows.counters.rejected;
+    return {
+      lines,
+      takeCommitMs: () => {
+        const taken = this.commitMs;
+        this.commitMs = [];
+        return taken;
+      },
+      dbFiles: [this.store.file, `${this.store.file}-wal`],
+      errors: this.log.counts,
+    };
+  }
+
+  /** What the metrics endpoint renders, read from memory (no database query per scrape). */
+  metricsSnapshot(): MetricsSnapshot {
+    const r = this.latestRound;
+    return {
+      device: { id: this.config.device.id, site: this.config.device.site },
+      version: VERSION,
+      models: this.pipelines.map((p) => {
+        const c = p.windows.counters;
+        return {
+          model: p.model.name,
+          accepted: c.accepted,
+          rejected: c.rejected,
+          late: c.late,
+          rejectedByReason: { ...c.rejectedByReason },
+          watermark: c.watermark,
+          lastRecordAt: c.lastRecordAt,
+          windowsOpen: p.windows.openCount,
+          labels: p.labelCounters ? { ...p.labelCounters } : null,
+          lastWindows: [...p.lastClosed.values()],
+        };
+      }),
+      system: r ? { at: r.at, readings: r.readings } : null,
+      samplerFailures: new Map(this.sampler?.failures ?? []),
+      alerts: this.alerts.active().flatMap((a) =>
+        a.state === 'resolved'
+          ? []
+          : [{ rule: a.rule, model: a.model, model_version: a.model_version, state: a.state, severity: a.severity, value: a.value }],
+      ),
+    };
+  }
+
+  get logger(): Logger {
+    return this.log;
   }
 
   get uncommitted(): number {
@@ -286,8 +406,10 @@ export class Agent {
       this.alerts.evaluateSilence(p.model.name, silenceSeconds(p.windows.counters.lastRecordAt, this.startedAt, now), now);
     }
     const batch = this.pipelines.map((p) => p.takeCommit(now, this.alerts));
+    const started = performance.now();
     try {
       this.store.commit(batch, now, this.alerts.takeChanges());
+      if (this.commitMs.length < 10_000) this.commitMs.push(performance.now() - started);
     } catch (err) {
       // What was taken for this commit cannot be put back; the restart resumes from the last one.
       throw new AgentError('EW_ERR_COMMIT', `commit to ${this.store.file} failed: ${(err as Error).message}`);

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import type { ModelConfig } from '../config/types.js';
 import { AgentError } from '../errors.js';
-import { WindowProfile } from '../profile/index.js';
+import { WindowProfile, type ProfileBinEdges } from '../profile/index.js';
 import { FeatureTypes, createLineParser } from '../records/index.js';
 import { LineReader, Scratch } from '../tail/line-reader.js';
 
@@ -19,6 +19,7 @@ export interface FileProfile {
  * Reads `file` to its end. `types` is shared between the sides of a comparison so that a feature
  * has one type on both. Rejected lines are counted in the profile as the agent counts them. With
  * labels.delayed, label lines join their prediction anywhere in the file (up to max_pending waiting).
+ * `binEdges` (drift's binEdgesFor(baseline)) makes numeric summaries count exactly on those bins.
  */
 export function profileFile(
   file: string,
@@ -26,6 +27,7 @@ export function profileFile(
   types: FeatureTypes,
   version = 'file',
   onProgress?: (bytes: number, total: number) => void,
+  binEdges: ProfileBinEdges = {},
 ): FileProfile {
   let fd: number;
   try {
@@ -35,7 +37,7 @@ export function profileFile(
   }
   const profile = new WindowProfile(
     { model: model.name, modelVersion: version, start: 0, end: 0 },
-    { task: model.task, categoricalCap: model.categorical_cap, segmentCap: model.segment_cap, segmentPaths: model.segments },
+    { task: model.task, categoricalCap: model.categorical_cap, segmentCap: model.segment_cap, segmentPaths: model.segments, ...binEdges },
   );
   const parser = createLineParser(model, types);
   const reader = new LineReader(fd, 0, model.max_line_bytes, new Scratch(1 << 20));

@@ -1,6 +1,7 @@
 // The agent's main loop: read while there is something to read, sleep a poll interval when there
 // is not, commit in batches, and on SIGTERM/SIGINT commit and leave.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { startMetricsServer, type MetricsServer } from '../metrics/index.js';
 import type { Agent } from './agent.js';
 
 export interface RunOptions {
@@ -10,13 +11,23 @@ export interface RunOptions {
 
 export async function runUntilStopped(agent: Agent, opts: RunOptions): Promise<void> {
   const poll = agent.config.ingest.poll_interval_ms;
-  while (!opts.signal.aborted) {
-    const bytes = agent.step();
-    agent.commitIfDue();
-    if (bytes === 0) await sleep(poll, opts.signal);
-    else await yieldToLoop();
+  const listen = agent.config.metrics.listen;
+  let metrics: MetricsServer | null = null;
+  try {
+    // A port that cannot be bound fails the start, before any line is read.
+    if (listen !== null) metrics = await startMetricsServer(listen, () => agent.metricsSnapshot(), agent.logger);
+    agent.startSystemSampling();
+    while (!opts.signal.aborted) {
+      const bytes = agent.step();
+      agent.commitIfDue();
+      if (bytes === 0) await sleep(poll, opts.signal);
+      else await yieldToLoop();
+    }
+  } finally {
+    await agent.stopSystemSampling();
+    await metrics?.close();
+    agent.shutdown();
   }
-  agent.shutdown();
 }
 
 /** Ingests everything the logs hold now, closes every window, commits. */

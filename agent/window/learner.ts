@@ -38,6 +38,8 @@ export class BaselineLearner {
     let l = this.learning.get(r.modelVersion);
     if (l === undefined) {
       if (this.hasOwn(r.modelVersion)) return;
+      // Digest-only (no bin counts): the deciles are not known until the baseline is complete, so
+      // PSI against a learned baseline takes its side's shares from the digest.
       l = {
         profile: new WindowProfile(
           { model: this.model.name, modelVersion: r.modelVersion, start: r.ts, end: r.ts },

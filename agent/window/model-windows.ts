@@ -4,7 +4,7 @@
 import type { ModelConfig } from '../config/types.js';
 import { WindowProfile, type ProfileOptions } from '../profile/index.js';
 import type { InferenceRecord, Rejection } from '../records/types.js';
-import { compareProfiles } from '../drift/index.js';
+import { binEdgesFor, compareProfiles } from '../drift/index.js';
 import type { ModelCounters, StoredWindow } from '../store/index.js';
 
 /** The baseline a closed window of this version is compared with, or null when there is none. */
@@ -120,9 +120,12 @@ export class ModelWindows {
       const wall = now - this.latenessMs;
       if (c.watermark === null || wall > c.watermark) c.watermark = wall;
     }
-    if (c.watermark === null) return;
+    const wallCutoff = now - this.windowMs - this.latenessMs;
     for (const [key, p] of this.open) {
-      if (this.isClosed(p.start)) this.closeWindow(key, p);
+      // A window holding only system rounds follows the wall clock it was sampled on, so it closes
+      // even before the model's first record gives it a watermark.
+      const systemOnly = p.count === 0 && p.rejected === 0 && p.late === 0;
+      if (this.isClosed(p.start) || (systemOnly && p.start <= wallCutoff)) this.closeWindow(key, p);
     }
   }
 
@@ -154,6 +157,31 @@ export class ModelWindows {
     }
     p.addLabel(label, prediction.prediction, confidence, segments);
     return 'revised';
+  }
+
+  /**
+   * A system sampling round at wall time `at` lands in every open window of that time (each
+   * version's windows show the machine they ran on); with none open, in a window of the version
+   * last seen, so the machine stays watched while the model is idle.
+   */
+  addSystemRound(at: number, readings: ReadonlyMap<string, number>, failed: readonly string[], now: number): void {
+    const start = windowStart(at, this.windowMs);
+    let landed = false;
+    for (const [key, p] of this.open) {
+      if (p.start !== start) continue;
+      p.addSystemRound(readings, failed);
+      this.dirty.add(key);
+      landed = true;
+    }
+    if (landed) return;
+    const version = this.counters.lastVersion ?? UNKNOWN_VERSION;
+    if (this.isClosed(start)) {
+      this.current(version, now).addSystemRound(readings, failed);
+      return;
+    }
+    const p = this.create(version, start);
+    p.addSystemRound(readings, failed);
+    this.dirty.add(keyOf(version, start));
   }
 
   closeAll(): void {
@@ -193,9 +221,11 @@ export class ModelWindows {
   }
 
   private create(version: string, start: number): WindowProfile {
+    // With a baseline, numeric features count exactly on its deciles: PSI against it is then exact.
+    const baseline = this.baselineFor(version);
     const p = new WindowProfile(
       { model: this.model.name, modelVersion: version, start, end: start + this.windowMs },
-      this.profileOptions,
+      baseline ? { ...this.profileOptions, ...binEdgesFor(baseline) } : this.profileOptions,
     );
     this.open.set(keyOf(version, start), p);
     return p;

@@ -2,7 +2,10 @@
 // commit) on a generated JSONL file, beside a bare loop that only reads the same file and
 // JSON.parses each line, measured in the same run, alternating. Prints one JSON object.
 //
-//   node --import tsx scripts/bench/ingest.ts [--records 1000000] [--reps 3] [--keep]
+//   node --import tsx scripts/bench/ingest.ts [--records 1000000] [--reps 3] [--keep] [--with-baseline]
+//
+// --with-baseline stores a baseline built from the same file before each timed run (not timed), so
+// every window counts its numeric features exactly on the baseline's deciles, as in production.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,6 +32,7 @@ const { values: args } = parseArgs({
     records: { type: 'string', default: '1000000' },
     reps: { type: 'string', default: '3' },
     keep: { type: 'boolean', default: false },
+    'with-baseline': { type: 'boolean', default: false },
   },
 });
 const RECORDS = Number(args.records);
@@ -115,6 +119,7 @@ async function main(): Promise<void> {
     bare.push(await measure(['-e', BARE, logFile]));
     dataDir = path.join(dir, `data-${rep}`);
     writeConfig(dataDir);
+    if (args['with-baseline']) await measure([AGENT, 'baseline', '--config', configPath, '--model', 'fraud', '--from', logFile]);
     agent.push(await measure([...shebangFlags(), ...agentArgs]));
   }
 
@@ -145,6 +150,7 @@ async function main(): Promise<void> {
     file_mb: +(gen.bytes / 1e6).toFixed(1),
     features: { numeric: 16, categorical: 4 },
     reps: REPS,
+    with_baseline: args['with-baseline'],
     bare_loop: {
       records_per_s: Math.round(bareRate),
       seconds: bare.map((r) => +r.seconds.toFixed(2)),

@@ -8,6 +8,7 @@ import {
 } from '../../agent/config/index.js';
 import { defaultAlertRules } from '../../agent/alerts/index.js';
 import { DEFAULT_DRIFT_RULE } from '../../agent/drift/index.js';
+import { DEFAULT_SYSTEM } from '../helpers/config.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MINIMAL_FILE = path.join(here, 'fixtures', 'minimal.yaml');
@@ -86,6 +87,8 @@ describe('the minimal file', () => {
         close_windows_on_shutdown: false,
       },
       retention: { windows_ms: 7 * 86_400_000, rollups_ms: 90 * 86_400_000 },
+      system: DEFAULT_SYSTEM,
+      metrics: { listen: null },
       alerts: defaultAlertRules(),
     } satisfies AgentConfig);
   });
@@ -205,7 +208,7 @@ describe('unknown keys', () => {
 
   it('list the valid keys when none is close', () => {
     expect(problems(`${MODEL}telemetry: on\n`)).toEqual([
-      'telemetry: unknown key; expected one of device, data_dir, ingest, retention, models, alerts, builtin_alerts',
+      'telemetry: unknown key; expected one of device, data_dir, ingest, retention, system, metrics, models, alerts, builtin_alerts',
     ]);
   });
 });
@@ -499,7 +502,7 @@ describe('reading files', () => {
 
   it('accepts an empty file only to say models are required', () => {
     expect(problems('')).toEqual(['models: required; expected a non-empty list of models (each with at least name, task and logs)']);
-    expect(problems('- 1\n')).toEqual([': got a list, expected a mapping with keys device, data_dir, ingest, retention, models, alerts, builtin_alerts']);
+    expect(problems('- 1\n')).toEqual([': got a list, expected a mapping with keys device, data_dir, ingest, retention, system, metrics, models, alerts, builtin_alerts']);
   });
 });
 

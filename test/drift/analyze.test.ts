@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../agent/cli/main.js';
+import { baselineEdges, numericSide, psiFromShares } from '../../agent/drift/index.js';
+import { NumericSummary } from '../../agent/profile/index.js';
 import { mulberry32, normal } from './prng.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-analyze-'));
@@ -106,6 +108,27 @@ describe('analyze', () => {
     expect(report.prediction_drift_features.sort()).toEqual(['c', 'x']);
     expect(report.quality.baseline).toHaveProperty('accuracy');
     expect(report.quality.current).toHaveProperty('labelled');
+  });
+
+  it('gives the exact PSI of the raw data on the baseline digest\'s deciles', async () => {
+    const moved = writeData('psi.jsonl', { n: 3_000, seed: 9, shift: 0.3 });
+    const report = JSON.parse((await analyze(ref, moved, '--json')).out) as Report;
+    const xsOf = (file: string): number[] =>
+      fs.readFileSync(file, 'utf8').split('\n').map((l) => (JSON.parse(l) as { features: { x: number } }).features.x);
+    // The deciles as the agent finds them: the baseline's values, in file order, into a digest.
+    const base = new NumericSummary();
+    for (const x of xsOf(ref)) base.add(x);
+    const edges = baselineEdges(numericSide(base));
+    const shares = (xs: number[]): number[] => {
+      const counts = new Array<number>(edges.length + 1).fill(0);
+      for (const x of xs) {
+        const i = edges.findIndex((e) => x <= e);
+        counts[i === -1 ? edges.length : i]!++;
+      }
+      return counts.map((c) => c / xs.length);
+    };
+    const exact = psiFromShares(shares(xsOf(ref)), shares(xsOf(moved)));
+    expect(Math.abs((report.features['x']!['psi'] as number) - exact)).toBeLessThanOrEqual(1e-12);
   });
 
   it('reports concept drift when the labels stop agreeing with the predictions, inputs unchanged', async () => {

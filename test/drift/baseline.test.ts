@@ -7,6 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../agent/cli/main.js';
 import { loadAgentConfig } from '../../agent/config/index.js';
 import { Agent } from '../../agent/runtime/index.js';
+import { binEdgesFor, featureDrift, psiFromShares } from '../../agent/drift/index.js';
+import { NumericSummary, WindowProfile } from '../../agent/profile/index.js';
 import { AgentStore } from '../../agent/store/index.js';
 import { mulberry32, normal } from './prng.js';
 
@@ -62,8 +64,8 @@ describe('baselines', () => {
     const made = await cli('baseline', '--config', config, '--model', 'fraud', '--from', ref);
     expect(made.code).toBe(0);
     expect(made.out).toContain('6000 records');
-    // Progress, as plain lines when not on a terminal.
-    expect(made.err).toMatch(/^ref\.jsonl: 100% \((\d+) of \1 bytes\)\n$/);
+    // Progress, as plain lines when not on a terminal: one pass to find the deciles, one to count on them.
+    expect(made.err).toMatch(/^ref\.jsonl \(pass 1 of 2\): 100% \((\d+) of \1 bytes\)\nref\.jsonl \(pass 2 of 2\): 100% \(\1 of \1 bytes\)\n$/);
     // 5 minutes like the baseline (3,000 records a window), then 5 minutes with x shifted by one std.
     fs.writeFileSync(path.join(path.dirname(config), 'logs', 'app.jsonl'), lines(15_000, 2, T0) + lines(15_000, 3, T0 + 300_000, 1));
     expect((await cli('run', '--config', config, '--once', '--log-level', 'error')).code).toBe(0);
@@ -74,6 +76,35 @@ describe('baselines', () => {
       expect(w.drift?.features['x']?.drift, `window ${new Date(w.start).toISOString()}`).toBe(shifted);
       expect(w.drift?.features['x']?.method).toBe('ks');
       expect(w.drift?.features['c']?.drift).toBe(false);
+    }
+  });
+
+  it('counts the baseline and the windows made after it exactly on its deciles: PSI is exact', async () => {
+    const config = writeConfig('exact');
+    expect((await cli('baseline', '--config', config, '--model', 'fraud', '--from', ref)).code).toBe(0);
+    fs.writeFileSync(path.join(path.dirname(config), 'logs', 'app.jsonl'), lines(6_000, 4, T0, 0.5));
+    expect((await cli('run', '--config', config, '--once', '--log-level', 'error')).code).toBe(0);
+    const store = AgentStore.openForReading(loadAgentConfig(config).data_dir);
+    try {
+      const stored = store.baselines.get('fraud', '*');
+      const baseline = WindowProfile.decode(stored!.profile);
+      const edges = binEdgesFor(baseline).binEdges.get('x');
+      // The stored baseline's own counts are on the deciles of its (decoded) digest.
+      const bx = baseline.feature('x') as NumericSummary;
+      expect(bx.bins?.edges).toEqual(edges);
+      const windows = store.closedWindows('fraud');
+      expect(windows.length).toBeGreaterThan(1);
+      for (const w of windows) {
+        const cx = WindowProfile.decode(w.profile).feature('x') as NumericSummary;
+        expect(cx.bins?.edges).toEqual(edges);
+        const shares = (s: NumericSummary): number[] => s.bins!.counts.map((c) => c / s.count);
+        const d = featureDrift(bx, cx);
+        expect(typeof d !== 'string' && d.psi).toBe(psiFromShares(shares(bx), shares(cx)));
+        const drift = JSON.parse(w.drift!) as { features: { x: { psi: number } } };
+        expect(drift.features.x.psi).toBe(psiFromShares(shares(bx), shares(cx)));
+      }
+    } finally {
+      store.close();
     }
   });
 

@@ -1,13 +1,14 @@
 // Numeric drift scores from two t-digests against scipy on the same raw data. The samples are
 // rebuilt from the seeds in fixtures/numeric.json (scripts/fixtures/drift_numeric.py made it), fed
-// through NumericSummary as the agent would, and scored from the sketches only.
+// through NumericSummary as the agent would, and scored from the sketches only; then again with
+// exact bin counts on the baseline's deciles, as windows created after their baseline keep them.
 
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
-  jensenShannonFromShares, jensenShannonNumeric, kolmogorovSf, ksTwoSample, numericSide, psiFromShares,
-  psiNumeric, wasserstein1, wassersteinNormalized, WASSERSTEIN_STD_FLOOR, type NumericSide,
+  baselineEdges, jensenShannonFromShares, jensenShannonNumeric, kolmogorovSf, ksTwoSample, numericSide,
+  psiFromShares, psiNumeric, sideShares, wasserstein1, wassersteinNormalized, WASSERSTEIN_STD_FLOOR, type NumericSide,
 } from '../../agent/drift/index.js';
 import { NumericSummary } from '../../agent/profile/numeric.js';
 import { mulberry32, normal } from './prng.js';
@@ -76,8 +77,8 @@ function draw(c: Case, seed: number, n: number): Float64Array {
   return out;
 }
 
-function summarise(xs: Float64Array): NumericSide {
-  const s = new NumericSummary();
+function summarise(xs: Float64Array, edges?: readonly number[]): NumericSide {
+  const s = new NumericSummary(undefined, edges);
   for (const x of xs) s.add(x);
   return numericSide(s);
 }
@@ -111,7 +112,7 @@ function sum(xs: Float64Array): number {
   return s;
 }
 
-const worst = { psi: 0, psiRelAbove01: 0, ks: 0, w1Rel: 0, w1AbsStd: 0, js: 0, pTailRel: 0, pBodyRel: 0 };
+const worst = { psiExact: 0, jsExact: 0, psi: 0, psiRelAbove01: 0, ks: 0, w1Rel: 0, w1AbsStd: 0, js: 0, pTailRel: 0, pBodyRel: 0 };
 const decisions = { compared: 0, skippedNearThreshold: 0 };
 
 afterAll(() => {
@@ -129,12 +130,31 @@ describe('numeric drift from t-digests vs scipy on the raw data', () => {
 
     const base = summarise(rawBase);
     const cur = summarise(rawCur);
+    // As the agent does it: the baseline's deciles from its digest, then both sides counted on them
+    // (the baseline re-added in the same order, so its digest and deciles are the same).
+    const digestEdges = baselineEdges(base, fixture.bins);
+    const baseExact = summarise(rawBase, digestEdges);
+    const curExact = summarise(rawCur, digestEdges);
     const sortedBase = rawBase.sort();
     const sortedCur = rawCur.sort();
 
     const { psi, edges } = psiNumeric(base, cur, fixture.bins);
     expect(edges.length).toBe(fixture.bins - 1);
     const exactPsi = psiFromShares(rawShares(sortedBase, edges), rawShares(sortedCur, edges));
+
+    // With bin counts on the scored edges PSI is the raw data's, whatever the drift.
+    const counted = psiNumeric(baseExact, curExact, fixture.bins);
+    expect(counted.edges).toEqual(edges);
+    const psiExactErr = Math.abs(counted.psi - exactPsi);
+    worst.psiExact = Math.max(worst.psiExact, psiExactErr);
+    expect(psiExactErr).toBeLessThanOrEqual(0.005);
+    expect(psiExactErr).toBeLessThanOrEqual(1e-12);
+    const jsExact = jensenShannonFromShares(rawShares(sortedBase, edges), rawShares(sortedCur, edges));
+    const jsExactErr = Math.abs(jensenShannonNumeric(baseExact, curExact, fixture.bins) - jsExact);
+    worst.jsExact = Math.max(worst.jsExact, jsExactErr);
+    expect(jsExactErr).toBeLessThanOrEqual(1e-12);
+
+    // Sketch only (a side without counts on these edges, e.g. a learned baseline):
     const psiErr = Math.abs(psi - exactPsi);
     // 0.005 absolute holds below PSI 0.1 (no-drift range). Above, the digest's rank error (up to
     // ~0.004 at n = 1,000, or in the valley of a bimodal feature at any n) is multiplied by PSI's
@@ -218,5 +238,32 @@ describe('formulas against scipy', () => {
     expect(edges).toEqual([3]);
     expect(psi).toBeCloseTo((1 - 1e-4) * Math.log(1 / 1e-4) * 2, 9);
     expect(ksTwoSample(a, b).statistic).toBe(1);
+  });
+});
+
+describe('exact bin counts', () => {
+  const xs = draw(fixture.cases[0] as Case, 3, 2_000);
+  const edges = baselineEdges(summarise(xs));
+
+  it('use the same bins as binShares: a value on an edge falls in the bin below it', () => {
+    const s = new NumericSummary(undefined, [1, 2, 3]);
+    for (const x of [0, 1, 1.5, 2, 2, 3, 3.5, -0, Infinity, NaN]) s.add(x);
+    expect(s.bins).toEqual({ edges: [1, 2, 3], counts: [3, 3, 1, 1] });
+    expect(s.count).toBe(8);
+  });
+
+  it('are used only on the edges they were counted on', () => {
+    const exact = summarise(xs, edges);
+    expect(sideShares(exact, edges)).toEqual(exact.bins?.counts.map((c) => c / xs.length));
+    const other = edges.map((e) => e + 1e-9);
+    expect(sideShares(exact, other)).toEqual(sideShares(summarise(xs), other));
+    expect(sideShares(exact, edges.slice(1))).toEqual(sideShares(summarise(xs), edges.slice(1)));
+  });
+
+  it('refuse edges that are not finite and strictly ascending', () => {
+    expect(() => new NumericSummary(undefined, [1, 1])).toThrow(/not strictly ascending/);
+    expect(() => new NumericSummary(undefined, [2, 1])).toThrow(/not strictly ascending/);
+    expect(() => new NumericSummary(undefined, [0, NaN])).toThrow(/not a finite number/);
+    expect(() => new NumericSummary(undefined, [Infinity])).toThrow(/not a finite number/);
   });
 });

@@ -58,6 +58,21 @@ export function testConfig(dataDir: string, models: ModelConfig[], ingest: Parti
       ...ingest,
     },
     retention: { windows_ms: 7 * 86_400_000, rollups_ms: 90 * 86_400_000 },
+    // Off in tests unless a test turns it on: readings of this machine would make windows differ.
+    system: { ...DEFAULT_SYSTEM, enabled: false },
+    metrics: { listen: null },
     alerts: defaultAlertRules(),
   };
 }
+
+/** The `system:` section's defaults as the loader fills them in. */
+export const DEFAULT_SYSTEM: AgentConfig['system'] = {
+  enabled: true,
+  interval_ms: 10_000,
+  gpu: true,
+  mounts: {},
+  processes: [],
+  containers: { socket: '/var/run/docker.sock', names: [] },
+  proc_root: '/proc',
+  sys_root: '/sys',
+};

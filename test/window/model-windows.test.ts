@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WindowProfile } from '../../agent/profile/index.js';
+import { binEdgesFor } from '../../agent/drift/index.js';
+import { NumericSummary, WindowProfile } from '../../agent/profile/index.js';
 import type { InferenceRecord } from '../../agent/records/types.js';
 import { Agent } from '../../agent/runtime/index.js';
 import { AgentStore } from '../../agent/store/index.js';
@@ -44,6 +45,30 @@ describe('event-time windows', () => {
     const rest = w.takeChanges(NOW).closed.map((c) => WindowProfile.decode(c.profile));
     expect(rest.reduce((n, p) => n + p.late, 0)).toBe(1);
     expect(rest.reduce((n, p) => n + p.count, 0)).toBe(2);
+  });
+
+  it('gives a window created with its version\'s baseline known exact counts on the baseline\'s deciles', () => {
+    const model = testModel({ logs: [], window_ms: 60_000, allowed_lateness_ms: 0 });
+    const baseline = new WindowProfile({ model: 'fraud', modelVersion: 'v1', start: 0, end: 0 }, { task: 'classification', categoricalCap: 8, segmentCap: 4, segmentPaths: [] });
+    for (let i = 0; i < 500; i++) baseline.add(testRecord({ features: { x: (i * 7919) % 101 } }));
+    const w = new ModelWindows(model, { windows: [], counters: null }, (v) => (v === 'v1' ? baseline : null));
+    for (let i = 0; i < 50; i++) {
+      w.add(testRecord({ ts: T0 + i, modelVersion: 'v1', features: { x: i } }), NOW);
+      w.add(testRecord({ ts: T0 + i, modelVersion: 'v2', features: { x: i } }), NOW);
+    }
+    w.closeAll();
+    const closed = w.takeChanges(NOW).closed;
+    const x = (v: string) => WindowProfile.decode(closed.find((c) => c.modelVersion === v)!.profile).feature('x') as NumericSummary;
+    const edges = binEdgesFor(baseline).binEdges.get('x')!;
+    expect(edges).toHaveLength(9);
+    const counts = new Array<number>(10).fill(0);
+    for (let i = 0; i < 50; i++) {
+      const k = edges.findIndex((e) => i <= e);
+      counts[k === -1 ? 9 : k]!++;
+    }
+    expect(x('v1').bins).toEqual({ edges, counts });
+    expect(x('v2').bins).toBeNull(); // no baseline for v2: digest only
+    expect(binEdgesFor(baseline)).toBe(binEdgesFor(baseline)); // computed once per baseline
   });
 
   it('keeps versions apart and lets a silent model close its last window by the wall clock', () => {

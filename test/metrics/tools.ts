@@ -1,0 +1,16 @@
+// Finding promtool and prometheus (Debian package `prometheus`; .ci/run installs it). Outside CI a
+// machine without them skips those tests; in CI they run and fail, so they are never skipped there.
+import { spawnSync } from 'node:child_process';
+
+export function onPath(tool: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** true when the tests that need `tools` must be skipped: they are missing and this is not CI. */
+export function skipWithout(...tools: string[]): boolean {
+  const missing = tools.filter((t) => !onPath(t));
+  if (missing.length === 0) return false;
+  if (process.env['CI']) return false; // let them fail loudly
+  console.warn(`skipping: ${missing.join(', ')} not on PATH (apt-get install prometheus)`);
+  return true;
+}

@@ -8,6 +8,10 @@ export const QUALITY_METRICS = [
   'accuracy', 'macro_precision', 'macro_recall', 'macro_f1', 'mae', 'mse', 'rmse', 'mape', 'labelled',
 ] as const;
 
+/** How a window's readings of one system metric are summed up; a name without one means mean. */
+export const SYSTEM_STATS = ['min', 'max', 'mean', 'p50', 'p95', 'p99'] as const;
+export type SystemStat = (typeof SYSTEM_STATS)[number];
+
 export type LatencyStat = (typeof LATENCY_STATS)[number];
 export type DriftScore = (typeof DRIFT_SCORES)[number];
 export type QualityMetric = (typeof QUALITY_METRICS)[number];
@@ -27,7 +31,8 @@ export type MetricRef =
   | { kind: 'drift'; target: { feature: string } | 'prediction' | 'label'; score: DriftScore }
   | { kind: 'missing_rate'; feature: string }
   | { kind: 'quality'; metric: QualityMetric }
-  | { kind: 'silence' };
+  | { kind: 'silence' }
+  | { kind: 'system'; metric: string; stat: SystemStat };
 
 /** Every form a metric name may take, for the message that refuses an unknown one. */
 export const METRIC_FORMS: readonly string[] = [
@@ -47,6 +52,7 @@ export const METRIC_FORMS: readonly string[] = [
   'missing_rate.<feature>',
   `quality.{${QUALITY_METRICS.join(',')}}`,
   SILENCE_METRIC,
+  `system.<reading>[.{${SYSTEM_STATS.join(',')}}] (e.g. system.gpu.0.temperature.max, system.memory.available.min, system.process.<name>.up)`,
 ];
 
 /** The fixed names (no <feature> part), for a spelling hint. */
@@ -103,6 +109,13 @@ export function parseMetric(name: string): MetricRef | string {
     const target = subject === 'prediction' || subject === 'label' ? subject : { feature: subject };
     return { kind: 'drift', target, score };
   }
-  if (head === 'system') return 'system.* metrics are not available yet (system sampling has not landed)';
+  if (head === 'system') {
+    // The statistic is the last part when it names one; readings are sampled names like gpu.0.power.
+    const last = rest.lastIndexOf('.');
+    const tail = last < 0 ? rest : rest.slice(last + 1);
+    if (has(SYSTEM_STATS, tail) && last > 0) return { kind: 'system', metric: rest.slice(0, last), stat: tail };
+    if (rest === '' || rest.split('.').some((part) => part === '')) return 'system metrics are system.<reading>[.<statistic>], e.g. system.cpu.total.p95';
+    return { kind: 'system', metric: rest, stat: 'mean' };
+  }
   return 'unknown metric';
 }

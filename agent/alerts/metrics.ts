@@ -135,6 +135,24 @@ export function windowMetrics(profile: WindowProfile, drift: DriftReport | null,
       case 'silence':
         // Evaluated on a timer from the model's last record, never from a window.
         return null;
+      case 'system': {
+        const s = profile.system.metric(m.metric);
+        if (s === undefined || s.count === 0) return null;
+        switch (m.stat) {
+          case 'min':
+            return s.min;
+          case 'max':
+            return s.max;
+          case 'mean':
+            return s.mean;
+          case 'p50':
+            return s.quantile(0.5);
+          case 'p95':
+            return s.quantile(0.95);
+          case 'p99':
+            return s.quantile(0.99);
+        }
+      }
     }
   };
 

@@ -11,7 +11,7 @@ import { LabelJoiner } from '../labels/joiner.js';
 import { AlertEngine, silenceSeconds, windowMetrics } from '../alerts/index.js';
 import type { DriftReport } from '../drift/index.js';
 import type { MetricsSnapshot, WindowSnapshot } from '../metrics/index.js';
-import { SystemSampler, systemSources, type AgentHealth, type SystemRound } from '../system/index.js';
+import { SystemSampler, systemSources, type AgentHealth, type SourceEnv, type SystemRound } from '../system/index.js';
 import { VERSION } from '../version.js';
 import type { AgentStore, ModelCommit } from '../store/index.js';
 import { AgentStore as Store } from '../store/index.js';
@@ -23,6 +23,8 @@ type LineParser = ReturnType<typeof createLineParser>;
 export interface AgentOptions {
   now?: () => number;
   log?: Logger;
+  /** Where system sources look (PATH for nvidia-smi, time limits); the config gives /proc and /sys. */
+  systemEnv?: Partial<SourceEnv>;
 }
 
 const RETENTION_EVERY_MS = 60_000;
@@ -244,7 +246,9 @@ export class Agent {
   /** Rounds handed over by the sampler, folded into the windows at the next step. */
   private readonly systemRounds: SystemRound[] = [];
   private latestRound: SystemRound | null = null;
+  private roundsAccepted = 0;
   private commitMs: number[] = [];
+  private readonly systemEnv: Partial<SourceEnv>;
 
   constructor(
     readonly config: AgentConfig,
@@ -253,6 +257,7 @@ export class Agent {
   ) {
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? silentLogger;
+    this.systemEnv = opts.systemEnv ?? {};
     this.pipelines = config.models.map((m) => new ModelPipeline(m, config, store, this.now, this.log));
     this.lastCommitAt = this.now();
     this.startedAt = this.lastCommitAt;
@@ -303,7 +308,7 @@ export class Agent {
     if (!this.config.system.enabled || this.sampler !== null || this.closed) return;
     this.sampler = new SystemSampler({
       intervalMs: this.config.system.interval_ms,
-      sources: systemSources(this.config, () => this.health()),
+      sources: systemSources(this.config, () => this.health(), this.systemEnv),
       now: this.now,
       log: this.log,
       onRound: (r) => this.acceptSystemRound(r),
@@ -322,6 +327,12 @@ export class Agent {
   acceptSystemRound(r: SystemRound): void {
     this.systemRounds.push(r);
     this.latestRound = r;
+    this.roundsAccepted++;
+  }
+
+  /** Sampling rounds handed over since start. */
+  get systemRoundsAccepted(): number {
+    return this.roundsAccepted;
   }
 
   private foldSystemRounds(now: number): void {

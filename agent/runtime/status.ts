@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { AgentConfig } from '../config/types.js';
 import type { LabelCounters } from '../labels/joiner.js';
 import type { AgentStore } from '../store/index.js';
+import { WindowProfile } from '../profile/index.js';
 
 export interface ModelStatus {
   accepted: number;
@@ -25,12 +26,29 @@ export interface FileStatus {
   done: boolean;
 }
 
+/** One system metric over the newest window that holds readings. */
+export interface SystemMetricStatus {
+  min: number | null;
+  p50: number | null;
+  max: number | null;
+}
+
+export interface SystemStatus {
+  /** The window the readings come from (the newest one with a sampling round), ISO times. */
+  window: { model: string; start: string; end: string; rounds: number };
+  metrics: Record<string, SystemMetricStatus>;
+  /** "<source>:<cause>" -> rounds in that window. */
+  failures: Record<string, number>;
+}
+
 export interface AgentStatus {
   device: string;
   site: string;
   database: string;
   models: Record<string, ModelStatus>;
   files: FileStatus[];
+  /** The latest system readings and the agent's own health (agent.*), or null before any round. */
+  system: SystemStatus | null;
 }
 
 export function readStatus(config: AgentConfig, store: AgentStore): AgentStatus {
@@ -57,7 +75,30 @@ export function readStatus(config: AgentConfig, store: AgentStore): AgentStatus 
     size: liveSize(f.path, f.key) ?? f.size,
     done: f.done,
   }));
-  return { device: config.device.id, site: config.device.site, database: store.file, models, files };
+  return { device: config.device.id, site: config.device.site, database: store.file, models, files, system: latestSystem(config, store) };
+}
+
+/** The newest open window (of any model) that holds sampling rounds, summed up per metric. */
+function latestSystem(config: AgentConfig, store: AgentStore): SystemStatus | null {
+  let best: WindowProfile | null = null;
+  for (const m of config.models) {
+    for (const w of store.loadOpenWindows(m.name)) {
+      if (best !== null && w.start <= best.start) continue;
+      const p = WindowProfile.decode(w.profile);
+      if (p.system.rounds > 0) best = p;
+    }
+  }
+  if (best === null) return null;
+  const json = best.system.toJSON();
+  const metrics: Record<string, SystemMetricStatus> = {};
+  for (const [name, m] of Object.entries(json.metrics)) {
+    metrics[name] = { min: m.min, p50: m.quantiles?.p50 ?? null, max: m.max };
+  }
+  return {
+    window: { model: best.model, start: new Date(best.start).toISOString(), end: new Date(best.end).toISOString(), rounds: json.rounds },
+    metrics,
+    failures: json.failures,
+  };
 }
 
 /** The file's size now, when the path still holds the same file. */
@@ -96,7 +137,35 @@ export function formatStatus(s: AgentStatus): string {
   }
   lines.push('');
   lines.push(...table(['file', 'model', 'offset', 'size', 'state'], s.files.map((f) => [f.path, f.model, String(f.offset), String(f.size), f.done ? 'done' : f.offset < f.size ? 'behind' : 'following'])));
+  const sys = s.system;
+  if (sys) {
+    lines.push('', `system and agent, window ${sys.window.start} (${sys.window.rounds} rounds)`);
+    const names = Object.keys(sys.metrics).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
+    lines.push(...table(['metric', 'min', 'p50', 'max'], names.map((n) => {
+      const m = sys.metrics[n]!;
+      return [n, num(m.min), num(m.p50), num(m.max)];
+    })));
+    const failures = Object.entries(sys.failures);
+    if (failures.length > 0) lines.push('', 'sources that failed: ' + failures.map(([k, n]) => `${k} ${n}`).join(', '));
+  } else {
+    lines.push('', 'system: no sampling round yet (system.enabled, every system.interval while `run` runs)');
+  }
   return lines.join('\n');
+}
+
+// The agent's own health first, then the machine, then per-core and per-device detail.
+function rank(name: string): number {
+  if (name.startsWith('agent.')) return 0;
+  if (/^(cpu\.core|disk\.io|network)\./.test(name)) return 2;
+  return 1;
+}
+
+function num(x: number | null): string {
+  if (x === null) return '-';
+  const a = Math.abs(x);
+  if (a >= 1e9) return `${(x / 2 ** 30).toFixed(2)}Gi`;
+  if (a >= 1e6) return `${(x / 2 ** 20).toFixed(1)}Mi`;
+  return a >= 100 || Number.isInteger(x) ? x.toFixed(0) : x.toFixed(2);
 }
 
 function table(head: string[], rows: string[][]): string[] {

@@ -97,7 +97,7 @@ describe('alert config', () => {
       'got "error_rat": unknown metric (did you mean "error_rate"?); valid metrics:',
     );
     expect(problems(`alerts:\n  - {name: a, metric: drift.amount.pvalue, op: ">", threshold: 1}\n`)[0]).toContain('unknown drift score "pvalue"');
-    expect(problems(`alerts:\n  - {name: a, metric: system.cpu, op: ">", threshold: 1}\n`)[0]).toContain('system.* metrics are not available yet');
+    expect(problems(`alerts:\n  - {name: a, metric: system..cpu, op: ">", threshold: 1}\n`)[0]).toContain('system metrics are system.<reading>[.<statistic>]');
   });
 
   it('refuses duplicate names, built-in names, unknown models and bad values, all at once', () => {

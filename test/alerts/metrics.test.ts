@@ -97,3 +97,24 @@ describe('window metrics', () => {
     expect(windowMetrics(windowProfile(0, { records: 10 }), null, null)('quality.accuracy')).toBeNull();
   });
 });
+
+describe('system.* metrics', () => {
+  it('read a window’s sampled readings: the statistic is the last part, mean when there is none', async () => {
+    const { parseMetric } = await import('../../agent/alerts/metric-names.js');
+    const { windowMetrics } = await import('../../agent/alerts/metrics.js');
+    const { WindowProfile } = await import('../../agent/profile/index.js');
+    expect(parseMetric('system.gpu.0.temperature.max')).toEqual({ kind: 'system', metric: 'gpu.0.temperature', stat: 'max' });
+    expect(parseMetric('system.process.triton.up')).toEqual({ kind: 'system', metric: 'process.triton.up', stat: 'mean' });
+    const p = new WindowProfile({ model: 'm', modelVersion: 'v1', start: 0, end: 60_000 }, { task: 'classification', categoricalCap: 8, segmentCap: 8, segmentPaths: [] });
+    for (const [t, up] of [[61, 1], [70, 0], [65, 1]] as const) {
+      p.addSystemRound(new Map([['gpu.0.temperature', t], ['process.triton.up', up]]));
+    }
+    const m = windowMetrics(p, null, null);
+    expect(m('system.gpu.0.temperature.max')).toBe(70);
+    expect(m('system.gpu.0.temperature.min')).toBe(61);
+    expect(m('system.gpu.0.temperature')).toBeCloseTo(196 / 3, 12);
+    expect(m('system.process.triton.up.min')).toBe(0);
+    expect(m('system.process.triton.up')).toBeCloseTo(2 / 3, 12);
+    expect(m('system.gpu.1.temperature.max')).toBeNull();
+  });
+});

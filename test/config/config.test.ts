@@ -126,6 +126,19 @@ describe('the example file', () => {
     expect(example.device).toEqual({ id: 'dev-1', site: 'lab' });
     expect(example.ingest).toEqual(defaults.ingest);
     expect(example.retention).toEqual(defaults.retention);
+    // The example's system section states the defaults and adds what has none.
+    expect(example.system).toEqual({
+      ...defaults.system,
+      mounts: { models: '/opt/models' },
+      processes: [
+        { name: 'triton', match: { process_name: 'tritonserver' } },
+        { name: 'scorer', match: { systemd_unit: 'nightly-scoring.service' } },
+      ],
+      containers: { socket: '/var/run/docker.sock', names: ['triton'] },
+    });
+    expect(defaults.system).toEqual(DEFAULT_SYSTEM);
+    expect(example.metrics).toEqual({ listen: '127.0.0.1:9464' });
+    expect(defaults.metrics).toEqual({ listen: null });
     const [fraud, energy] = example.models;
     const plain = defaults.models[0];
     if (fraud === undefined || energy === undefined || plain === undefined) throw new Error('models missing');
@@ -189,6 +202,21 @@ describe('delayed labels', () => {
     expect(problems(`${withModelOption('labels: {delayed: true, horizon: 10d}')}retention: {windows: 7d}\n`)).toEqual([
       'models[0].labels.horizon: 10d is longer than retention.windows (7d); a late label could no longer revise its window, so keep it at most that long',
     ]);
+  });
+});
+
+describe('system section', () => {
+  it('takes processes by exactly one of name, pid file or unit, and refuses names that break metric names', () => {
+    const withSystem = (yaml: string) => `${MODEL}system:\n${yaml}`;
+    const cfg = parse(withSystem('  interval: 30s\n  processes: [{name: tri, pid_file: run/t.pid}]\n'));
+    expect(cfg.system.interval_ms).toBe(30_000);
+    expect(cfg.system.processes).toEqual([{ name: 'tri', match: { pid_file: path.join(path.dirname(SOURCE), 'run/t.pid') } }]);
+    expect(problems(withSystem('  processes: [{name: a, process_name: x, pid_file: /p}]\n'))[0]).toContain('system.processes[0]: give exactly one of');
+    expect(problems(withSystem('  processes: [{name: a.b, process_name: x}]\n'))[0]).toContain('system.processes[0].name');
+    expect(problems(withSystem('  processes: [{name: a, process_name: x}, {name: a, process_name: y}]\n'))[0]).toContain('already watched');
+    expect(problems(withSystem('  mounts: {io: /mnt}\n'))[0]).toContain('system.mounts.io');
+    expect(problems(withSystem('  interval: 100ms\n'))[0]).toContain('system.interval');
+    expect(problems(`${MODEL}metrics: {listen: "localhost"}\n`)[0]).toContain('metrics.listen');
   });
 });
 

@@ -9,13 +9,34 @@ export interface Logger {
   /** Logs the first time `key` is seen; later calls only count. Returns the count so far. */
   once(key: string, level: Level, msg: string, fields?: Record<string, unknown>): number;
   readonly counts: ReadonlyMap<string, number>;
+  /**
+   * Faults by stage and code ("<stage>.<code>", e.g. "tail.EW_ERR_READ"): every log or once call
+   * at warn or error that carries `code`, counted whether or not once() wrote it.
+   */
+  readonly faults: ReadonlyMap<string, number>;
 }
+
+// The stage a runtime fault comes from, for the agent's own health figures.
+const STAGE_OF: Readonly<Record<string, string>> = {
+  EW_ERR_READ: 'tail',
+  EW_ERR_COMMIT: 'store',
+  EW_ERR_SYSTEM_SOURCE: 'system',
+  EW_ERR_METRICS_LISTEN: 'metrics',
+};
 
 export function createLogger(opts: { level?: Level; write?: (line: string) => void } = {}): Logger {
   const min = ORDER[opts.level ?? 'info'];
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const counts = new Map<string, number>();
+  const faults = new Map<string, number>();
+  const countFault = (level: Level, fields?: Record<string, unknown>) => {
+    const code = fields?.['code'];
+    if (typeof code !== 'string' || ORDER[level] < ORDER.warn) return;
+    const key = `${STAGE_OF[code] ?? 'agent'}.${code}`;
+    faults.set(key, (faults.get(key) ?? 0) + 1);
+  };
   const log = (level: Level, msg: string, fields?: Record<string, unknown>) => {
+    countFault(level, fields);
     if (ORDER[level] < min) return;
     write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
   };
@@ -25,9 +46,11 @@ export function createLogger(opts: { level?: Level; write?: (line: string) => vo
       const n = (counts.get(key) ?? 0) + 1;
       counts.set(key, n);
       if (n === 1) log(level, msg, fields);
+      else countFault(level, fields);
       return n;
     },
     counts,
+    faults,
   };
 }
 

@@ -178,7 +178,7 @@ export const AGENT = {
   commits: family('edgewatch_agent_round_commits', 'gauge', 'Database commits since the previous round.', [], '', sys('agent (agent.commits)')),
   db_size: family('edgewatch_agent_database_size_bytes', 'gauge', 'Size of the agent database and its WAL.', [], 'bytes', sys('agent (agent.db_size)')),
 };
-export const AGENT_ERRORS = family('edgewatch_agent_errors_total', 'counter', 'Runtime faults logged since the agent started, by "<stage>_<code>" key.', ['key'], '', sys('agent (agent.errors.<key>)'));
+export const AGENT_ERRORS = family('edgewatch_agent_errors_total', 'counter', 'Runtime faults since the agent started, by stage and EW_ERR_* code.', ['stage', 'code'], '', sys('agent (agent.errors.<stage>.<code>)'));
 export const SYSTEM_OTHER = family('edgewatch_system_reading', 'gauge', 'A system reading with no family of its own, by its agent/system name, in that name\'s unit.', ['metric'], 'as agent/system states', 'system: any unknown name');
 
 export const FAMILIES: readonly MetricFamily[] = Object.freeze(all);

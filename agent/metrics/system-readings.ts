@@ -82,7 +82,7 @@ const RULES: readonly Rule[] = [
   ...each(`process\\.${PART}`, PROCESS, { cpu: PERCENT }),
   ...each(`container\\.${PART}`, CONTAINER, { cpu: PERCENT }),
   // self.ts
-  rule('agent\\.errors\\.(.+)', AGENT_ERRORS),
+  rule('agent\\.errors\\.([^.]+)\\.(.+)', AGENT_ERRORS),
   ...each('agent', AGENT, { cpu: PERCENT, commit_ms: MS }),
 ];
 

@@ -356,7 +356,7 @@ export class Agent {
         return taken;
       },
       dbFiles: [this.store.file, `${this.store.file}-wal`],
-      errors: this.log.counts,
+      errors: this.log.faults,
     };
   }
 

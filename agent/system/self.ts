@@ -11,7 +11,7 @@ export interface AgentHealth {
   takeCommitMs(): number[];
   /** The SQLite file and its WAL. */
   dbFiles: readonly string[];
-  /** Logged runtime faults since start: "<stage>:<code>" or the logger's once-keys -> count. */
+  /** Runtime faults since start: "<stage>.<code>" (e.g. "tail.EW_ERR_READ") -> count. */
   errors: ReadonlyMap<string, number>;
 }
 
@@ -52,7 +52,7 @@ export class SelfSource implements SystemSource {
       }
     }
     out.set('agent.db_size', bytes);
-    for (const [key, n] of h.errors) out.set(`agent.errors.${key.replace(/[^A-Za-z0-9_-]+/g, '_')}`, n);
+    for (const [key, n] of h.errors) out.set(`agent.errors.${key.replace(/[^A-Za-z0-9_.-]+/g, '_')}`, n);
     return out;
   }
 }

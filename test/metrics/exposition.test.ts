@@ -87,7 +87,7 @@ describe('renderMetrics', () => {
     expect(v('edgewatch_agent_resident_memory_bytes')).toBe(81_000_000);
     expect(v('edgewatch_agent_cpu_usage_ratio')).toBe(0.025);
     expect(v('edgewatch_agent_slowest_commit_seconds')).toBe(0.012);
-    expect(v('edgewatch_agent_errors_total', { key: 'tail_EW_ERR_READ' })).toBe(3);
+    expect(v('edgewatch_agent_errors_total', { stage: 'tail', code: 'EW_ERR_READ' })).toBe(3);
     expect(v('edgewatch_system_sample_timestamp_seconds')).toBe((NOW - 2000) / 1000);
     expect(v('edgewatch_system_source_failures_total', { source: 'gpu', cause: 'missing' })).toBe(12);
   });

@@ -23,7 +23,7 @@ function sampler(sources: SystemSource[], clock: { t: number }) {
   const log = createLogger({ level: 'debug', write: (l) => lines.push(l) });
   const rounds: SystemRound[] = [];
   const s = new SystemSampler({ intervalMs: INTERVAL, sources, now: () => clock.t, log, onRound: (r) => rounds.push(r) });
-  return { s, lines, rounds };
+  return { s, lines, rounds, log };
 }
 
 describe('system sampler', () => {
@@ -68,7 +68,7 @@ describe('system sampler', () => {
       if (mode === 'weird') throw new TypeError('a bug in a parser');
       return new Map([['gpu.count', 1]]);
     });
-    const { s, lines } = sampler([gpu], clock);
+    const { s, lines, log } = sampler([gpu], clock);
     await s.round();
     clock.t = INTERVAL;
     mode = 'ok';
@@ -82,6 +82,8 @@ describe('system sampler', () => {
     const logged = lines.map((l) => JSON.parse(l) as { level: string; cause: string });
     expect(logged.map((l) => [l.level, l.cause])).toEqual([['warn', 'driver'], ['warn', 'failed']]);
     expect(s.failures).toEqual(new Map([['gpu:driver', 2], ['gpu:failed', 1]]));
+    // Every failure counts in the agent's own health (by stage and code), though logged once per cause.
+    expect(log.faults).toEqual(new Map([['system.EW_ERR_SYSTEM_SOURCE', 3]]));
   });
 
   it('hands rounds over on its rhythm and none after stop() resolves', async () => {

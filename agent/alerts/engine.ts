@@ -81,6 +81,9 @@ export function silenceSeconds(lastRecordAt: number | null, startedAt: number, n
   return Math.max(0, now - (lastRecordAt ?? startedAt)) / 1000;
 }
 
+/** An active alert whose value alone changed is stored again after this long. */
+export const REFRESH_MS = 60_000;
+
 const keyOf = (rule: string, model: string, version: string): string => `${rule}\u0000${model}\u0000${version}`;
 const versionKey = (model: string, version: string): string => `${model}\u0000${version}`;
 
@@ -90,6 +93,8 @@ export class AlertEngine {
   private readonly staleMs = new Map<string, number>();
   /** Pending and firing alerts by (rule, model, version). */
   private readonly live = new Map<string, Alert>();
+  /** Evaluation time of the latest stored copy of each active alert. */
+  private readonly storedAt = new Map<number, number>();
   /** Rows changed since the last takeChanges, by id. */
   private readonly changed = new Map<number, Alert>();
   /** The end of each (model, version)'s latest window evaluated. */
@@ -201,8 +206,17 @@ export class AlertEngine {
       alert.state = 'firing';
       alert.firing_at = at;
       alert.value = value;
+      this.mark(alert);
+      return;
     }
-    this.mark(alert);
+    // Only the latest value changed: stored at most once a minute, so a firing silence alert
+    // (evaluated every second while the logs are quiet) does not write to the disk every second.
+    if (at - (this.storedAt.get(alert.id) ?? -Infinity) >= REFRESH_MS) this.mark(alert);
+  }
+
+  /** Whether takeChanges would return anything. */
+  get hasChanges(): boolean {
+    return this.changed.size > 0;
   }
 
   /** Resolves the alerts of the model's versions that have had no window for their stale time. */
@@ -230,5 +244,7 @@ export class AlertEngine {
 
   private mark(alert: Alert): void {
     this.changed.set(alert.id, { ...alert, labels: { ...alert.labels } });
+    this.storedAt.set(alert.id, alert.updated_at);
+    if (alert.state === 'resolved') this.storedAt.delete(alert.id);
   }
 }

@@ -191,6 +191,11 @@ export class LabelJoiner {
     return c.pending_predictions + c.pending_labels < this.config.max_pending && c.pending_bytes + bytes <= this.config.max_pending_bytes;
   }
 
+  /** Whether this batch changed what waits (expiry alone waits for the next commit that happens). */
+  hasChanges(): boolean {
+    return this.putP.size > 0 || this.delP.size > 0 || this.putL.size > 0 || this.delL.size > 0;
+  }
+
   /** This batch's changes for the commit; `watermark` is the model's, for the horizon. */
   takeChanges(watermark: number | null): LabelChanges {
     const changes: LabelChanges = {

@@ -174,6 +174,11 @@ class ModelPipeline {
     if (waits && r.label === null) labels.keep(r as typeof r & { requestId: string }, windowStart(r.ts, this.model.window_ms));
   }
 
+  /** Whether a commit now would write anything: records, window state, offsets, labels. */
+  hasChanges(): boolean {
+    return this.pending > 0 || this.windows.hasChanges() || this.tailer.hasChanges() || (this.labels?.hasChanges() ?? false);
+  }
+
   /** Delayed-label counters, or null when the model does not join delayed labels. */
   get labelCounters(): LabelJoiner['counters'] | null {
     return this.labels?.counters ?? null;
@@ -339,7 +344,6 @@ export class Agent {
     for (const r of this.systemRounds) {
       for (const p of this.pipelines) {
         p.windows.addSystemRound(r.at, r.readings, r.failed, now);
-        p.pending++;
       }
     }
     this.systemRounds.length = 0;
@@ -401,21 +405,34 @@ export class Agent {
     return n;
   }
 
+  /**
+   * Commits when a batch is full or commit_interval has passed, and only when something changed: an
+   * idle agent evaluates its silence rules on this rhythm but writes nothing to the device's disk.
+   */
   commitIfDue(): boolean {
     const now = this.now();
     if (this.uncommitted >= this.config.ingest.commit_max_records || now - this.lastCommitAt >= this.config.ingest.commit_interval_ms) {
+      this.evaluateSilence(now);
+      if (!this.alerts.hasChanges && !this.pipelines.some((p) => p.hasChanges())) {
+        this.lastCommitAt = now;
+        return false;
+      }
       this.commit();
       return true;
     }
     return false;
   }
 
-  commit(): void {
-    const now = this.now();
-    // Every commit (at least once per commit_interval while idle) is the log-silence timer.
+  private evaluateSilence(now: number): void {
     for (const p of this.pipelines) {
       this.alerts.evaluateSilence(p.model.name, silenceSeconds(p.windows.counters.lastRecordAt, this.startedAt, now), now);
     }
+  }
+
+  commit(): void {
+    const now = this.now();
+    // commitIfDue's rhythm (commit_interval, also while idle) is the log-silence timer.
+    this.evaluateSilence(now);
     const batch = this.pipelines.map((p) => p.takeCommit(now, this.alerts));
     const started = performance.now();
     try {

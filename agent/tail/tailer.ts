@@ -182,6 +182,16 @@ export class Tailer {
     return out;
   }
 
+  /** Whether takeCheckpoints would return anything the store does not already hold. */
+  hasChanges(): boolean {
+    if (this.finished.length > 0) return true;
+    for (const f of this.open.values()) {
+      const s = this.saved.get(f.key);
+      if (s === undefined || s.offset !== f.reader.offset || s.path !== f.path || s.size !== Math.max(f.size, f.reader.offset)) return true;
+    }
+    return false;
+  }
+
   status(): FileCheckpoint[] {
     return [...this.open.values()].map((f) => this.checkpointOf(f, false));
   }

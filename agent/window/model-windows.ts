@@ -33,6 +33,12 @@ export class ModelWindows {
   readonly counters: ModelCounters;
   private readonly open = new Map<string, WindowProfile>();
   private readonly dirty = new Set<string>();
+  /**
+   * Open windows changed only by system rounds: written with the next commit that happens, never
+   * the reason for one (an idle device would otherwise write every interval; a lost sample since
+   * the last commit is a sample, not a record).
+   */
+  private readonly systemDirty = new Set<string>();
   private closed: WindowProfile[] = [];
   /** Committed closed windows changed by delayed labels since the last commit. */
   private readonly revised = new Map<string, WindowProfile>();
@@ -170,7 +176,7 @@ export class ModelWindows {
     for (const [key, p] of this.open) {
       if (p.start !== start) continue;
       p.addSystemRound(readings, failed);
-      this.dirty.add(key);
+      this.systemDirty.add(key);
       landed = true;
     }
     if (landed) return;
@@ -181,21 +187,27 @@ export class ModelWindows {
     }
     const p = this.create(version, start);
     p.addSystemRound(readings, failed);
-    this.dirty.add(keyOf(version, start));
+    this.systemDirty.add(keyOf(version, start));
   }
 
   closeAll(): void {
     for (const [key, p] of this.open) this.closeWindow(key, p);
   }
 
+  /** Whether takeChanges would return anything. */
+  hasChanges(): boolean {
+    return this.dirty.size > 0 || this.closed.length > 0 || this.revised.size > 0;
+  }
+
   /** Everything changed since the last call, encoded for the store. */
   takeChanges(now: number): { open: StoredWindow[]; closed: StoredWindow[]; revised: StoredWindow[]; closedProfiles: WindowProfile[] } {
     const open: StoredWindow[] = [];
-    for (const key of this.dirty) {
+    for (const key of new Set([...this.dirty, ...this.systemDirty])) {
       const p = this.open.get(key);
       if (p) open.push(this.stored(p, 'open', null));
     }
     this.dirty.clear();
+    this.systemDirty.clear();
     // The cached window is clean now: the next record for it must mark it dirty again.
     this.last = null;
     const closedProfiles = this.closed;
@@ -235,6 +247,7 @@ export class ModelWindows {
     if (p === this.last) this.last = null;
     this.open.delete(key);
     this.dirty.delete(key);
+    this.systemDirty.delete(key);
     this.closed.push(p);
   }
 

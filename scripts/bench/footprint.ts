@@ -4,7 +4,9 @@
 // are read from /proc every second. Also the CPU cost of one sampling round, measured in this
 // process on the same sources the agent builds. Prints one JSON object (docs/footprint.md).
 //
-//   node --import tsx scripts/bench/footprint.ts [--minutes 5] [--rate 100] [--rounds 200] [--keep]
+//   node --import tsx scripts/bench/footprint.ts [--minutes 5] [--rate 100] [--rounds 200] [--keep] [--series OUT.json]
+//
+// --series writes every per-second reading of both processes (t s, CPU ticks, RSS kB) for plotting.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,6 +30,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '100' },
     rounds: { type: 'string', default: '200' },
     keep: { type: 'boolean', default: false },
+    series: { type: 'string' },
   },
 });
 const SECONDS = Math.round(Number(args.minutes) * 60);
@@ -238,11 +241,13 @@ async function main(): Promise<void> {
   // Measured first, while nothing else of this benchmark runs.
   const round = await roundCost(configPath, path.join(dir, 'round-cost'));
 
-  // As the bundle's shebang starts it (`#!/usr/bin/env -S node --max-semi-space-size=2`).
-  const agentArgv = ['--max-semi-space-size=2', AGENT, 'run', '--config', configPath];
+  // As the bundle's shebang starts it: its NAME=VALUE words as the agent's environment, its node
+  // flags before the script. The bare process gets neither: it is what a plain Node costs.
+  const shebang = readShebang();
+  const agentArgv = [...shebang.flags, AGENT, 'run', '--config', configPath];
   const bareArgv = ['-e', 'setInterval(()=>{},1000)'];
   const t0 = performance.now();
-  const agent = spawn(process.execPath, agentArgv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const agent = spawn(process.execPath, agentArgv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...shebang.env } });
   const bare = spawn(process.execPath, bareArgv, { stdio: 'ignore' });
   let agentLog = '';
   agent.stderr!.on('data', (d: Buffer) => (agentLog = (agentLog + d.toString()).slice(-20_000)));
@@ -294,7 +299,7 @@ async function main(): Promise<void> {
     rate_per_s: RATE,
     features: { numeric: GEN.numericFeatures, categorical: GEN.categoricalFeatures + 1 },
     system_interval_s: 10,
-    agent_command: 'node --max-semi-space-size=2 dist/edgewatch-agent.js run --config <tmp>/agent.yaml',
+    agent_command: `${Object.entries(shebang.env).map(([k, v]) => `${k}=${v} `).join('')}node ${shebang.flags.join(' ')} dist/edgewatch-agent.js run --config <tmp>/agent.yaml`,
     bare_command: `node -e "setInterval(()=>{},1000)"`,
     agent: a,
     bare_node: b,
@@ -314,8 +319,21 @@ async function main(): Promise<void> {
     pass: { cpu: cpuOk, rss: rssOk, all_records_accepted: fraud?.accepted === writer.written },
   };
   console.log(JSON.stringify(result, null, 2));
+  if (args.series !== undefined) fs.writeFileSync(args.series, JSON.stringify({ clock_ticks: CLOCK_TICKS, agent: agentSeries, bare_node: bareSeries }) + '\n');
   if (!args.keep) fs.rmSync(dir, { recursive: true, force: true });
   else process.stderr.write(`kept ${dir}\n`);
 }
 
 await main();
+
+/** The bundle's first line, `#!/usr/bin/env -S [NAME=VALUE]... node [FLAG]...`, taken apart. */
+function readShebang(): { env: Record<string, string>; flags: string[] } {
+  const first = fs.readFileSync(AGENT, 'utf8').split('\n', 1)[0] ?? '';
+  const words = first.replace(/^#!\S+(\s+-S)?\s+/, '').split(/\s+/).filter(Boolean);
+  const env: Record<string, string> = {};
+  while (words.length > 0 && /^[A-Z_][A-Z0-9_]*=/.test(words[0]!)) {
+    const [name, ...value] = words.shift()!.split('=');
+    env[name!] = value.join('=');
+  }
+  return { env, flags: words[0] === 'node' ? words.slice(1) : [] };
+}

@@ -24,6 +24,12 @@ const AGENT = path.join(ROOT, 'dist/edgewatch-agent.js');
 function shebangFlags(): string[] {
   const first = fs.readFileSync(AGENT, 'utf8').split('\n', 1)[0] ?? '';
   const words = first.replace(/^#!\S+(\s+-S)?\s+/, '').split(/\s+/);
+  // NAME=VALUE words before `node` are environment for it (env -S): applied to this process's
+  // environment, which the measured children inherit.
+  while (words.length > 0 && /^[A-Z_][A-Z0-9_]*=/.test(words[0]!)) {
+    const [name, ...value] = words.shift()!.split('=');
+    process.env[name!] = value.join('=');
+  }
   return words[0] === 'node' ? words.slice(1) : [];
 }
 

@@ -84,6 +84,31 @@ describe('alerts in the running agent', () => {
     again.shutdown();
   });
 
+  it('an idle agent writes nothing to its disk: it commits only when silence changes an alert', () => {
+    const t = setup('idle');
+    t.write(minute(T0, 10));
+    const agent = t.open();
+    agent.ingestAvailable();
+    agent.commit();
+    const store = agent.store;
+    const commits: number[] = [];
+    const original = store.commit.bind(store);
+    store.commit = (models, now, alerts) => {
+      commits.push(now);
+      original(models, now, alerts);
+    };
+    for (let s = 1; s <= 20 * 60; s++) {
+      t.setClock(T0 + s * 1_000);
+      agent.step(1 << 20, s % 60 === 0);
+      agent.commitIfDue();
+    }
+    // 180 s: the window closes (its end + lateness passed by the wall clock); 300 s: the idle file is
+    // closed (its checkpoint); 901 s: log_silence fires; then its value is refreshed once a minute.
+    expect(commits.map((c) => (c - T0) / 1000)).toEqual([180, 300, 901, 961, 1021, 1081, 1141]);
+    expect(alerts(agent).find((a) => a.rule === 'log_silence')?.state).toBe('firing');
+    agent.shutdown();
+  });
+
   it('bad_input_rate fires at the close of a window with over 5% rejected lines and resolves at the next clean one', () => {
     const t = setup('bad-input');
     t.write(minute(T0, 90, 10)); // 10% of the lines are broken

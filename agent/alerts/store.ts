@@ -1,28 +1,10 @@
 // Alerts in the agent's database (table `alerts`, migration 4). `write` runs inside the caller's
 // transaction (the agent's commit), so an alert changes state together with the windows it came from.
 import type Database from 'better-sqlite3';
-import type { AlertOp, AlertSeverity } from '../config/types.js';
-import type { Alert, AlertState } from './engine.js';
+import type { Alert } from './engine.js';
 
-interface AlertRow {
-  id: number;
-  rule: string;
-  model: string;
-  model_version: string;
-  state: AlertState;
-  severity: AlertSeverity;
-  labels: string;
-  metric: string;
-  op: AlertOp;
-  threshold: number;
-  value: number;
-  last_value: number;
-  pending_at: number;
-  firing_at: number | null;
-  resolved_at: number | null;
-  updated_at: number;
-  reason: string | null;
-}
+/** An alert as stored: its labels as JSON text. */
+type AlertRow = Omit<Alert, 'labels'> & { labels: string };
 
 function toAlert(r: AlertRow): Alert {
   return { ...r, labels: JSON.parse(r.labels) as Record<string, string> };

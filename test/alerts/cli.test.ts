@@ -6,19 +6,13 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertEngine, AlertStore, defaultAlertRules, type Alert } from '../../agent/alerts/index.js';
-import { main } from '../../agent/cli/main.js';
 import { loadAgentConfig } from '../../agent/config/index.js';
 import { AgentStore, DB_FILE } from '../../agent/store/index.js';
 import { MIGRATIONS } from '../../agent/store/schema.js';
+import { cli } from '../helpers/cli.js';
 
 const MIN = 60_000;
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
-  return { code, out, err };
-}
 
 function writeConfig(dir: string): string {
   const file = path.join(dir, 'agent.yaml');

@@ -4,22 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../agent/cli/main.js';
 import type { SegmentComparison, VersionComparison } from '../../agent/report/index.js';
 import { mulberry32, normal } from '../drift/prng.js';
+import { cli } from '../helpers/cli.js';
 
-interface Captured {
-  code: number;
-  out: string;
-  err: string;
-}
 
-async function cli(...argv: string[]): Promise<Captured> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
-  return { code, out, err };
-}
 
 interface Line {
   ts: number;

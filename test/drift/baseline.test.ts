@@ -4,13 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { encode } from 'cbor-x';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../agent/cli/main.js';
 import { loadAgentConfig } from '../../agent/config/index.js';
 import { Agent } from '../../agent/runtime/index.js';
 import { binEdgesFor, featureDrift, psiFromShares } from '../../agent/drift/index.js';
 import { NumericSummary, WindowProfile } from '../../agent/profile/index.js';
 import { AgentStore } from '../../agent/store/index.js';
 import { mulberry32, normal } from './prng.js';
+import { cli } from '../helpers/cli.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-baseline-'));
@@ -36,12 +36,6 @@ function writeConfig(name: string): string {
   return file;
 }
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
-  return { code, out, err };
-}
 
 interface WindowLine {
   start: number;

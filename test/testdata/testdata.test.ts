@@ -6,15 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../agent/cli/main.js';
+import { cli } from '../helpers/cli.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CASES = fs.readdirSync(HERE).filter((d) => fs.existsSync(path.join(HERE, d, 'expected.json')));
 
-async function cli(argv: string[]): Promise<string> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
+async function cliOk(argv: string[]): Promise<string> {
+  const { code, out, err } = await cli(...argv);
   if (code !== 0) throw new Error(`edgewatch-agent ${argv.join(' ')} exited ${code}: ${err}`);
   return out;
 }
@@ -32,11 +30,11 @@ describe('fixture cases', () => {
           status: { models: Record<string, unknown> };
           windows: unknown[];
         };
-        await cli(['run', '--config', config, '--once', '--log-level', 'error']);
-        const status = JSON.parse(await cli(['status', '--config', config, '--json'])) as { models: Record<string, unknown> };
+        await cliOk(['run', '--config', config, '--once', '--log-level', 'error']);
+        const status = JSON.parse(await cliOk(['status', '--config', config, '--json'])) as { models: Record<string, unknown> };
         expect(status).toMatchObject(expected.status);
         const model = Object.keys(expected.status.models)[0]!;
-        const windows = (await cli(['windows', '--config', config, '--model', model, '--json']))
+        const windows = (await cliOk(['windows', '--config', config, '--model', model, '--json']))
           .trim()
           .split('\n')
           .map((l) => JSON.parse(l) as unknown);

@@ -40,6 +40,12 @@ export class ModelWindows {
    */
   private readonly systemDirty = new Set<string>();
   private closed: WindowProfile[] = [];
+  /**
+   * System-only windows closed by the wall clock while the watermark had not passed them (key ->
+   * start): a record for one reopens it rather than starting a second window under the same key,
+   * which would overwrite the first in the store and lose its readings.
+   */
+  private readonly wallClosed = new Map<string, number>();
   /** Committed closed windows changed by delayed labels since the last commit. */
   private readonly revised = new Map<string, WindowProfile>();
   /** The open, dirty window the previous record went to. */
@@ -128,11 +134,16 @@ export class ModelWindows {
     }
     const wallCutoff = now - this.windowMs - this.latenessMs;
     for (const [key, p] of this.open) {
-      // A window holding only system rounds follows the wall clock it was sampled on, so it closes
-      // even before the model's first record gives it a watermark.
-      const systemOnly = p.count === 0 && p.rejected === 0 && p.late === 0;
-      if (this.isClosed(p.start) || (systemOnly && p.start <= wallCutoff)) this.closeWindow(key, p);
+      if (this.isClosed(p.start)) this.closeWindow(key, p);
+      else if (p.count === 0 && p.rejected === 0 && p.late === 0 && p.start <= wallCutoff) {
+        // A window holding only system rounds follows the wall clock it was sampled on, so it
+        // closes even before the model's first record gives it a watermark.
+        this.closeWindow(key, p);
+        this.wallClosed.set(key, p.start);
+      }
     }
+    // Once the watermark has passed them, a record for them is late anyway: nothing to reopen.
+    for (const [key, start] of this.wallClosed) if (this.isClosed(start)) this.wallClosed.delete(key);
   }
 
   /**
@@ -239,7 +250,15 @@ export class ModelWindows {
       { model: this.model.name, modelVersion: version, start, end: start + this.windowMs },
       baseline ? { ...this.profileOptions, ...binEdgesFor(baseline) } : this.profileOptions,
     );
-    this.open.set(keyOf(version, start), p);
+    const key = keyOf(version, start);
+    if (this.wallClosed.delete(key)) {
+      // Reopened: its readings come back, from the batch not yet committed or from the store.
+      const i = this.closed.findIndex((w) => w.start === start && w.modelVersion === version);
+      const earlier = i >= 0 ? this.closed.splice(i, 1)[0] : this.closedFor(version, start)?.profile;
+      if (earlier) p.merge(earlier);
+      this.dirty.add(key);
+    }
+    this.open.set(key, p);
     return p;
   }
 

@@ -111,4 +111,24 @@ describe('system sampling in the agent', () => {
     expect(fired?.value).toBeGreaterThan(30);
     t.agent.shutdown();
   });
+
+  it('a record for a window the wall clock closed reopens it: its readings are kept, not overwritten', () => {
+    const t = setup('reopen');
+    t.agent.acceptSystemRound({ at: T0 + 5_000, readings: new Map([['cpu.total', 40]]), failed: [] });
+    t.agent.step();
+    t.setClock(T0 + 3 * MIN);
+    t.agent.step();
+    t.agent.commit();
+    expect(t.agent.store.closedWindows('fraud').map((w) => w.start)).toEqual([T0]);
+    // The model's first record is for that minute (its log runs behind the clock): not late.
+    t.write([JSON.stringify({ ts: T0 + 30_000, prediction: 'a', features: { x: 1 } })]);
+    t.agent.ingestAvailable();
+    t.agent.commit();
+    const [w] = t.agent.store.loadOpenWindows('fraud');
+    const p = WindowProfile.decode(w!.profile);
+    expect({ start: p.start, count: p.count, late: p.late, rounds: p.system.rounds }).toEqual({ start: T0, count: 1, late: 0, rounds: 1 });
+    expect(p.system.metric('cpu.total')?.max).toBe(40);
+    expect(t.agent.store.closedWindows('fraud')).toEqual([]);
+    t.agent.shutdown();
+  });
 });

@@ -197,12 +197,8 @@ class ModelPipeline {
 
   takeCommit(now: number, alerts: AlertEngine): ModelCommit {
     const { open, closed, revised, closedProfiles } = this.windows.takeChanges(now);
-    // Alerts see the windows in the order they ended; `closed` and `closedProfiles` share an order.
-    const order = closedProfiles.map((_, i) => i).sort((a, b) => closedProfiles[a]!.end - closedProfiles[b]!.end);
-    for (const i of order) {
-      const p = closedProfiles[i]!;
-      const json = closed[i]!.drift;
-      const drift = json === null ? null : (JSON.parse(json) as DriftReport);
+    // Alerts see the windows in the order they ended.
+    for (const { profile: p, drift } of [...closedProfiles].sort((a, b) => a.profile.end - b.profile.end)) {
       alerts.evaluateWindow(this.model.name, p.modelVersion, p.end, windowMetrics(p, drift, this.baselineFor(this.store, p.modelVersion)));
       const seen = this.lastClosed.get(p.modelVersion);
       if (seen === undefined || seen.end <= p.end) {

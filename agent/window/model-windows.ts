@@ -4,7 +4,7 @@
 import type { ModelConfig } from '../config/types.js';
 import { WindowProfile, type ProfileOptions } from '../profile/index.js';
 import type { InferenceRecord, Rejection } from '../records/types.js';
-import { binEdgesFor, compareProfiles } from '../drift/index.js';
+import { binEdgesFor, compareProfiles, type DriftReport } from '../drift/index.js';
 import type { ModelCounters, StoredWindow } from '../store/index.js';
 
 /** The baseline a closed window of this version is compared with, or null when there is none. */
@@ -211,7 +211,13 @@ export class ModelWindows {
   }
 
   /** Everything changed since the last call, encoded for the store. */
-  takeChanges(now: number): { open: StoredWindow[]; closed: StoredWindow[]; revised: StoredWindow[]; closedProfiles: WindowProfile[] } {
+  takeChanges(now: number): {
+    open: StoredWindow[];
+    closed: StoredWindow[];
+    revised: StoredWindow[];
+    /** The windows behind `closed`, in its order, with their drift reports (for the alert rules). */
+    closedProfiles: Array<{ profile: WindowProfile; drift: DriftReport | null }>;
+  } {
     const open: StoredWindow[] = [];
     for (const key of new Set([...this.dirty, ...this.systemDirty])) {
       const p = this.open.get(key);
@@ -221,11 +227,11 @@ export class ModelWindows {
     this.systemDirty.clear();
     // The cached window is clean now: the next record for it must mark it dirty again.
     this.last = null;
-    const closedProfiles = this.closed;
-    const closed = closedProfiles.map((p) => this.stored(p, 'closed', now));
+    const closedProfiles = this.closed.map((profile) => ({ profile, drift: this.driftOf(profile) }));
+    const closed = closedProfiles.map(({ profile, drift }) => this.stored(profile, 'closed', now, drift));
     this.closed = [];
     // closedAt is not rewritten by a revision; the store keeps the first close's.
-    const revised = [...this.revised.values()].map((p) => this.stored(p, 'closed', null));
+    const revised = [...this.revised.values()].map((p) => this.stored(p, 'closed', null, this.driftOf(p)));
     this.revised.clear();
     return { open, closed, revised, closedProfiles };
   }
@@ -270,8 +276,13 @@ export class ModelWindows {
     this.closed.push(p);
   }
 
-  private stored(p: WindowProfile, state: 'open' | 'closed', closedAt: number | null): StoredWindow {
-    const baseline = state === 'closed' ? this.baselineFor(p.modelVersion) : null;
+  /** A closed window against its version's baseline, or null when it has none. */
+  private driftOf(p: WindowProfile): DriftReport | null {
+    const baseline = this.baselineFor(p.modelVersion);
+    return baseline ? compareProfiles(baseline, p, this.model.drift.rule, this.model.drift.features) : null;
+  }
+
+  private stored(p: WindowProfile, state: 'open' | 'closed', closedAt: number | null, drift: DriftReport | null = null): StoredWindow {
     return {
       model: this.model.name,
       modelVersion: p.modelVersion,
@@ -283,7 +294,7 @@ export class ModelWindows {
       rejected: p.rejected,
       late: p.late,
       profile: p.encode(),
-      drift: baseline ? JSON.stringify(compareProfiles(baseline, p, this.model.drift.rule, this.model.drift.features)) : null,
+      drift: drift === null ? null : JSON.stringify(drift),
       revision: 0,
     };
   }

@@ -1,8 +1,8 @@
 // Render cost of /metrics: 3 models x 50 features (two windows each, with drift reports) and 100
 // system readings, as one scrape would render them. Prints JSON.
-//   node --import tsx test/metrics/render-bench.ts
+//   node --import tsx scripts/bench/metrics-render.ts
 import { renderMetrics } from '../../agent/metrics/index.js';
-import { NOW, realisticSnapshot } from './snapshot-fixture.js';
+import { NOW, realisticSnapshot } from '../../test/metrics/snapshot-fixture.js';
 
 export function benchRender(rounds = 2000): { samples: number; bytes: number; median_us: number; p99_us: number; mean_us: number } {
   const snapshot = realisticSnapshot({ models: 3, features: 50, readings: 100 });

@@ -12,7 +12,7 @@ const processWatch = object(
     name: partName,
     process_name: optional(str('a process name as in /proc/<pid>/comm or the program in its command line')),
     pid_file: optional(fsPath),
-    systemd_unit: optional(str('a systemd unit such as "triton.service"', (s) => /^[A-Za-z0-9@._:-]+$/.test(s))),
+    systemd_unit: optional(str('a systemd unit such as "triton.service"', (s) => /^[A-Za-z0-9@._:-]+$/.test(s) && s !== '.' && s !== '..')),
   },
   (v, report): ProcessWatchConfig => {
     const given = [v.process_name, v.pid_file, v.systemd_unit].filter((x) => x !== undefined).length;
@@ -52,6 +52,16 @@ export const systemSection = object(
       if (seen.has(p.name)) report(['processes', i, 'name'], `${JSON.stringify(p.name)} is already watched; process names must be unique`);
       seen.add(p.name);
     });
+    // Container names become one metric name part (container.<name>.*), other characters as "_".
+    const parts = new Map<string, string>();
+    for (const name of v.containers.names) {
+      const part = name.replace(/[^A-Za-z0-9_-]/g, '_');
+      const other = parts.get(part);
+      if (other !== undefined) {
+        report(['containers', 'names'], `${JSON.stringify(other)} and ${JSON.stringify(name)} both become container.${part}.* in metric names`);
+      }
+      parts.set(part, name);
+    }
     return {
       enabled: v.enabled,
       interval_ms: v.interval,

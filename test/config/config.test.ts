@@ -215,6 +215,8 @@ describe('system section', () => {
     expect(problems(withSystem('  processes: [{name: a.b, process_name: x}]\n'))[0]).toContain('system.processes[0].name');
     expect(problems(withSystem('  processes: [{name: a, process_name: x}, {name: a, process_name: y}]\n'))[0]).toContain('already watched');
     expect(problems(withSystem('  mounts: {io: /mnt}\n'))[0]).toContain('system.mounts.io');
+    expect(problems(withSystem('  processes: [{name: a, systemd_unit: ".."}]\n'))[0]).toContain('system.processes[0].systemd_unit');
+    expect(problems(withSystem('  containers: {names: [a.b, a_b]}\n'))[0]).toContain('both become container.a_b');
     expect(problems(withSystem('  interval: 100ms\n'))[0]).toContain('system.interval');
     expect(problems(`${MODEL}metrics: {listen: "localhost"}\n`)[0]).toContain('metrics.listen');
   });

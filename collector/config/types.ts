@@ -1,0 +1,59 @@
+// The collector's configuration after validation (collector/config/load.ts reads the YAML).
+// Durations are in ms, sizes in bytes, listen addresses split into host and port.
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface TlsClientOptions {
+  /** PEM file paths. */
+  ca: string | null;
+  cert: string | null;
+  key: string | null;
+  /** Name the server's certificate must carry (SNI), when it differs from the URL's host. */
+  servername: string | null;
+  reject_unauthorized: boolean;
+}
+
+export interface DeviceCredential {
+  /** The device id; also its MQTT username. */
+  id: string;
+  password: string;
+}
+
+export interface CollectorConfig {
+  /** The file it was read from (null: embedded defaults). */
+  source: string | null;
+  /** Folder of the collector's SQLite file (collector.db). */
+  data_dir: string;
+  mqtt: {
+    /** An external broker to subscribe to (mqtt://, mqtts://, ws://); null: run the embedded broker. */
+    url: string | null;
+    /** Embedded broker: where it listens (default 0.0.0.0:1883). */
+    listen: ListenAddress;
+    /** External broker: MQTT 5 shared subscription group, so several collectors split one stream. */
+    share_group: string | null;
+    /** External broker: the collector's own credentials and client id. */
+    username: string | null;
+    password: string | null;
+    client_id: string;
+    tls: TlsClientOptions;
+    /** Embedded broker: let devices connect without credentials. */
+    allow_anonymous: boolean;
+    /** Embedded broker: per-device credentials (username = device id). */
+    devices: DeviceCredential[];
+    /** Larger messages are refused (reason `oversized`). */
+    max_message_bytes: number;
+  };
+  http: {
+    /** Where the HTTP API listens (default 127.0.0.1:8080); null: no HTTP server. */
+    listen: ListenAddress | null;
+  };
+  bundles: {
+    /** Key that bundles are signed with (HMAC-SHA256); a signed bundle is refused without it. */
+    hmac_key: string | null;
+    /** Refuse unsigned bundles. */
+    require_hmac: boolean;
+  };
+}

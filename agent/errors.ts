@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   EW_ERR_READ: 'a log file could not be opened or read (logged once per file and cause; the agent carries on)',
   EW_ERR_COMMIT: 'a commit to the database failed',
   EW_ERR_SYSTEM_SOURCE: 'a system source (GPU tool, /proc file, process, Docker) failed; skipped with a back-off, counted by cause, logged once per cause',
+  EW_ERR_SYNC: 'the broker could not be reached or refused the connection (logged once per cause; summaries wait in the outbox and go on a later connection)',
+  EW_ERR_BUNDLE: 'an export bundle could not be written',
   EW_ERR_METRICS_LISTEN: 'the metrics endpoint could not listen on metrics.listen (address in use, not local, bad host)',
 } as const;
 

@@ -8,6 +8,7 @@ import {
 } from './checkers.js';
 import { systemSection } from './system.js';
 import { parseListen } from '../metrics/server.js';
+import { syncSection } from './sync.js';
 import { describeValue, formatDuration, DAY_MS, KIB, SECOND_MS } from './errors.js';
 import { alertRules, builtinAlerts, mergeAlerts } from './alerts.js';
 import type {
@@ -221,6 +222,7 @@ export const agentConfigSchema = object(
     models: list(model, { of: 'models (each with at least name, task and logs)', nonEmpty: true }),
     alerts: withDefault(alertRules, []),
     builtin_alerts: withDefault(builtinAlerts, {}),
+    sync: withDefault(syncSection, {}),
   },
   (v, report): Omit<AgentConfig, 'source'> => {
     const names = new Map<string, number>();
@@ -250,7 +252,7 @@ export const agentConfigSchema = object(
       }
     });
     const alerts = mergeAlerts(v.alerts, v.builtin_alerts, v.models.map((m) => m.name), report);
-    return { device: v.device, data_dir: v.data_dir, models: v.models, ingest: v.ingest, retention: v.retention, system: v.system, metrics: v.metrics, alerts };
+    return { device: v.device, data_dir: v.data_dir, models: v.models, ingest: v.ingest, retention: v.retention, system: v.system, metrics: v.metrics, alerts, sync: v.sync };
   },
 );
 

@@ -138,6 +138,29 @@ export interface AgentConfig {
   metrics: { listen: string | null };
   /** The user's `alerts:` rules followed by the built-ins left on, merged (docs/alerts.md). */
   alerts: AlertRuleConfig[];
+  /** How summaries leave the device (docs/sync.md). */
+  sync: SyncConfig;
+}
+
+export interface SyncConfig {
+  /** continuous: stay connected; scheduled: connect on `cron`, drain, disconnect; manual: export only. */
+  mode: 'continuous' | 'scheduled' | 'manual';
+  /** The broker (the collector's embedded one, or Mosquitto, EMQX, ...); null only in manual mode. */
+  url: string | null;
+  /** Default: the device id. */
+  username: string | null;
+  password: string | null;
+  tls: { ca: string | null; cert: string | null; key: string | null; servername: string | null; reject_unauthorized: boolean };
+  cron: string | null;
+  /** Scheduled: the longest a sync session stays connected, drained or not. */
+  max_duration_ms: number;
+  keepalive_ms: number;
+  /** No message larger than this is sent: a summary over it is trimmed, then split. */
+  max_message_bytes: number;
+  /** When the outbox holds more, the oldest messages go and a gap message says which. */
+  outbox_max_bytes: number;
+  /** Signs exported bundles (HMAC-SHA256); null: unsigned. */
+  hmac_key: string | null;
 }
 
 export type AlertOp = '>' | '>=' | '<' | '<=' | '==' | '!=';

@@ -417,6 +417,51 @@ export class WindowProfile {
     return c;
   }
 
+  /** Rejection examples kept, over all reasons. */
+  get examples(): number {
+    let n = 0;
+    for (const t of this.st.rejections.values()) n += t.examples.length;
+    return n;
+  }
+
+  /** Drops the rejection examples (their counts stay), for a summary that must fit a size limit. */
+  dropExamples(): number {
+    let dropped = 0;
+    for (const t of this.st.rejections.values()) {
+      dropped += t.examples.length;
+      t.examples = [];
+    }
+    return dropped;
+  }
+
+  /**
+   * Parts that merge back into this profile exactly: the first is this window without the
+   * features outside groups[0]; each further part is an empty window of the same model, version
+   * and bounds holding only its group's features. Features in no group go to the first part.
+   */
+  splitFeatures(groups: readonly (readonly string[])[]): WindowProfile[] {
+    const inLater = new Set(groups.slice(1).flat());
+    const first = this.clone();
+    for (const name of inLater) {
+      first.st.features.delete(name);
+      first.st.nullOnly.delete(name);
+    }
+    first.slotNames.length = 0;
+    first.slotSummaries.length = 0;
+    const parts = [first];
+    for (const group of groups.slice(1)) {
+      const part = new WindowProfile(this.meta, this.options);
+      for (const name of group) {
+        const s = this.st.features.get(name);
+        if (s !== undefined) part.setFeature(name, s.clone());
+        const k = this.st.nullOnly.get(name);
+        if (k !== undefined) part.st.nullOnly.set(name, k);
+      }
+      parts.push(part);
+    }
+    return parts;
+  }
+
   toJSON(): WindowJson {
     const st = this.st;
     const rejectedByReason: WindowJson['rejected_by_reason'] = {};

@@ -13,7 +13,9 @@ import type { DriftReport } from '../drift/index.js';
 import type { MetricsSnapshot, WindowSnapshot } from '../metrics/index.js';
 import { SystemSampler, systemSources, type AgentHealth, type SourceEnv, type SystemRound } from '../system/index.js';
 import { VERSION } from '../version.js';
-import type { AgentStore, ModelCommit } from '../store/index.js';
+import type { AgentStore, ModelCommit, OutboxCommit } from '../store/index.js';
+import { alertMessage, windowMessages, type WindowMessages } from '../sync/summary.js';
+import type { Publisher, PublisherStats } from '../sync/publisher.js';
 import { AgentStore as Store } from '../store/index.js';
 import { Tailer, type TailedFile, type TailEvents } from '../tail/index.js';
 import { BaselineLearner, ModelWindows, rollUpExpired, windowStart } from '../window/index.js';
@@ -195,8 +197,8 @@ class ModelPipeline {
     else if (landed === 'gone') labels.counters.unrevisable++;
   }
 
-  takeCommit(now: number, alerts: AlertEngine): ModelCommit {
-    const { open, closed, revised, closedProfiles } = this.windows.takeChanges(now);
+  takeCommit(now: number, alerts: AlertEngine, outbox: OutboxCommit, maxMessageBytes: number): ModelCommit {
+    const { open, closed, revised, closedProfiles, revisedProfiles } = this.windows.takeChanges(now);
     // Alerts see the windows in the order they ended.
     for (const { profile: p, drift } of [...closedProfiles].sort((a, b) => a.profile.end - b.profile.end)) {
       alerts.evaluateWindow(this.model.name, p.modelVersion, p.end, windowMetrics(p, drift, this.baselineFor(this.store, p.modelVersion)));
@@ -216,6 +218,19 @@ class ModelPipeline {
         });
       }
     }
+    // Summaries carry the model's alerts as they stand after this batch's windows were evaluated.
+    const active = alerts.active();
+    const add = (m: WindowMessages): void => {
+      outbox.entries.push(...m.entries);
+      outbox.trimmedExamples += m.trimmedExamples;
+      if (m.split) outbox.splitSummaries++;
+    };
+    closedProfiles.forEach(({ profile, drift }, i) => {
+      add(windowMessages('summary', { profile, drift, driftJson: closed[i]?.drift ?? null, closedAt: now, revision: 0 }, active, maxMessageBytes));
+    });
+    revisedProfiles.forEach(({ profile, drift, revision }, i) => {
+      add(windowMessages('revision', { profile, drift, driftJson: revised[i]?.drift ?? null, closedAt: now, revision }, active, maxMessageBytes));
+    });
     const featureTypes = this.types.changed ? this.types.snapshot() : null;
     this.types.markSaved();
     this.pending = 0;
@@ -249,6 +264,7 @@ export class Agent {
   private latestRound: SystemRound | null = null;
   private roundsAccepted = 0;
   private commitMs: number[] = [];
+  private publisher: Publisher | null = null;
   private readonly systemEnv: Partial<SourceEnv>;
 
   constructor(
@@ -322,6 +338,29 @@ export class Agent {
     const sampler = this.sampler;
     this.sampler = null;
     await sampler?.stop();
+  }
+
+  /**
+   * Starts sending the outbox to the broker (continuous, or on the schedule); nothing in manual
+   * mode, where summaries wait for `edgewatch-agent export`.
+   */
+  async startSync(): Promise<void> {
+    if (this.config.sync.mode === 'manual' || this.publisher !== null || this.closed) return;
+    const { Publisher } = await import('../sync/publisher.js');
+    this.publisher = new Publisher({ config: this.config, outbox: this.store.outbox, log: this.log, now: this.now });
+    await this.publisher.start();
+  }
+
+  /** Stops sending; acknowledged messages are removed from the outbox before this resolves. */
+  async stopSync(): Promise<void> {
+    const p = this.publisher;
+    this.publisher = null;
+    await p?.stop();
+  }
+
+  /** The publisher's counters, or null when the agent does not sync over MQTT. */
+  get syncStats(): PublisherStats | null {
+    return this.publisher?.stats ?? null;
   }
 
   /** A sampling round (from the sampler, or from a test): kept until the next step folds it in. */
@@ -429,11 +468,17 @@ export class Agent {
     const now = this.now();
     // commitIfDue's rhythm (commit_interval, also while idle) is the log-silence timer.
     this.evaluateSilence(now);
-    const batch = this.pipelines.map((p) => p.takeCommit(now, this.alerts));
+    const sync = this.config.sync;
+    const outbox: OutboxCommit = { entries: [], maxBytes: sync.outbox_max_bytes, trimmedExamples: 0, splitSummaries: 0 };
+    const batch = this.pipelines.map((p) => p.takeCommit(now, this.alerts, outbox, sync.max_message_bytes));
+    const alertChanges = this.alerts.takeChanges();
+    // State changes go at once, in their own message, ahead of the next window's summary.
+    if (alertChanges.length > 0) outbox.entries.push(alertMessage(alertChanges));
     const started = performance.now();
     try {
-      this.store.commit(batch, now, this.alerts.takeChanges());
+      this.store.commit(batch, now, alertChanges, outbox);
       if (this.commitMs.length < 10_000) this.commitMs.push(performance.now() - started);
+      if (outbox.entries.length > 0) this.publisher?.kick();
     } catch (err) {
       // What was taken for this commit cannot be put back; the restart resumes from the last one.
       throw new AgentError('EW_ERR_COMMIT', `commit to ${this.store.file} failed: ${(err as Error).message}`);

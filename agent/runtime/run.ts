@@ -17,6 +17,7 @@ export async function runUntilStopped(agent: Agent, opts: RunOptions): Promise<v
     // A port that cannot be bound fails the start, before any line is read.
     if (listen !== null) metrics = await startMetricsServer(listen, () => agent.metricsSnapshot(), agent.logger);
     agent.startSystemSampling();
+    await agent.startSync();
     while (!opts.signal.aborted) {
       const bytes = agent.step();
       agent.commitIfDue();
@@ -25,6 +26,8 @@ export async function runUntilStopped(agent: Agent, opts: RunOptions): Promise<v
     }
   } finally {
     await agent.stopSystemSampling();
+    // The last commit (in shutdown) may add summaries; they wait in the outbox for the next start.
+    await agent.stopSync();
     await metrics?.close();
     agent.shutdown();
   }

@@ -4,3 +4,5 @@
 export { AgentStore, DB_FILE } from './store.js';
 export type { ModelCommit, ModelCounters, StoredWindow } from './store.js';
 export { ALL_VERSIONS, BaselineStore, type StoredBaseline } from './baselines.js';
+export type { OutboxCommit } from './store.js';
+export { OutboxStore, type OutboxEntry, type OutboxMessage, type OutboxStats } from './outbox.js';

@@ -128,4 +128,32 @@ export const MIGRATIONS: string[] = [
   CREATE UNIQUE INDEX alerts_active ON alerts (rule, model, model_version) WHERE state <> 'resolved';
   CREATE INDEX alerts_resolved ON alerts (resolved_at) WHERE state = 'resolved';
   `,
+  // 5: the outbox (agent/sync/). Every message for the collector waits here until the broker
+  // acknowledges it; seq rises by one per message and is never reused (outbox_state.next_seq, not
+  // the rowid, which SQLite may hand out again after the newest row is deleted).
+  `
+  CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('summary', 'alert', 'gap', 'revision')),
+    created_at INTEGER NOT NULL,
+    body BLOB NOT NULL,            -- the kind's body, CBOR (agent/wire); the envelope is added when sent
+    bytes INTEGER NOT NULL,
+    records INTEGER NOT NULL,      -- records counted in the window (summaries), for a gap's count
+    window_start INTEGER,
+    window_end INTEGER
+  );
+  CREATE TABLE outbox_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    next_seq INTEGER NOT NULL,
+    messages INTEGER NOT NULL,          -- rows in outbox, and their bytes: kept here, not in memory,
+    bytes INTEGER NOT NULL,             -- because export --mark-sent may remove rows while an agent runs
+    delivered INTEGER NOT NULL,         -- messages acknowledged by the broker or marked sent by export
+    dropped_messages INTEGER NOT NULL,  -- pushed out by outbox_max_bytes (each loss is in a gap message)
+    dropped_records INTEGER NOT NULL,
+    gaps INTEGER NOT NULL,
+    trimmed_examples INTEGER NOT NULL,  -- rejection examples left out to fit max_message_bytes
+    split_summaries INTEGER NOT NULL    -- summaries sent as several parts to fit max_message_bytes
+  );
+  INSERT INTO outbox_state VALUES (1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  `,
 ];

@@ -8,6 +8,7 @@ import type { FileCheckpoint } from '../tail/index.js';
 import { AgentError } from '../errors.js';
 import { BaselineStore, type StoredBaseline } from './baselines.js';
 import { PendingStore } from './pending.js';
+import { OutboxStore, type OutboxEntry } from './outbox.js';
 import { AlertStore } from '../alerts/store.js';
 import type { Alert } from '../alerts/engine.js';
 import type { LabelChanges } from '../labels/joiner.js';
@@ -57,6 +58,14 @@ export interface ModelCommit {
   labels: LabelChanges | null;
   /** Closed windows that delayed labels changed in this batch: stored with revision + 1. */
   revised: StoredWindow[];
+}
+
+/** A commit's messages for the collector, and what fitting them to the size limit cost. */
+export interface OutboxCommit {
+  entries: OutboxEntry[];
+  maxBytes: number;
+  trimmedExamples: number;
+  splitSummaries: number;
 }
 
 interface WindowRow {
@@ -113,6 +122,7 @@ export class AgentStore {
   private readonly upsertType: Database.Statement;
   private readonly reviseWindow: Database.Statement;
   private pendingStore: PendingStore | null = null;
+  private outboxStore: OutboxStore | null = null;
   private alertStore: AlertStore | null = null;
   private lock: Database.Database | null = null;
   private baselineStore: BaselineStore | null = null;
@@ -239,8 +249,11 @@ export class AgentStore {
     return Object.fromEntries(rows.map((r) => [r.name, r.type]));
   }
 
-  /** Writes everything a batch of lines changed, and the alerts that changed with it, atomically. */
-  commit(models: ModelCommit[], now: number, alerts: readonly Alert[] = []): void {
+  /**
+   * Writes everything a batch of lines changed, the alerts that changed with it, and the messages
+   * they make for the collector, atomically.
+   */
+  commit(models: ModelCommit[], now: number, alerts: readonly Alert[] = [], outbox: OutboxCommit | null = null): void {
     this.db.transaction(() => {
       for (const m of models) {
         for (const w of m.open) this.upsertWindow.run(w);
@@ -267,6 +280,7 @@ export class AgentStore {
         }
       }
       if (alerts.length > 0) this.alerts.write(alerts);
+      if (outbox !== null) this.outbox.enqueue(outbox.entries, now, outbox.maxBytes, outbox);
     })();
   }
 
@@ -333,6 +347,12 @@ export class AgentStore {
   get alerts(): AlertStore {
     this.alertStore ??= new AlertStore(this.db);
     return this.alertStore;
+  }
+
+  /** Messages for the collector (migration 5); statements prepared once, on first use. */
+  get outbox(): OutboxStore {
+    this.outboxStore ??= new OutboxStore(this.db);
+    return this.outboxStore;
   }
 
   /** Delayed-label entries; statements prepared once, on first use. */

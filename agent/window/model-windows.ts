@@ -48,6 +48,8 @@ export class ModelWindows {
   private readonly wallClosed = new Map<string, number>();
   /** Committed closed windows changed by delayed labels since the last commit. */
   private readonly revised = new Map<string, WindowProfile>();
+  /** The revision number each revised window gets at the next commit. */
+  private readonly revisionOf = new Map<string, number>();
   /** The open, dirty window the previous record went to. */
   private last: WindowProfile | null = null;
   private readonly windowMs: number;
@@ -171,6 +173,7 @@ export class ModelWindows {
       if (!stored) return 'gone';
       p = stored.profile;
       this.revised.set(key, p);
+      this.revisionOf.set(key, stored.revision + 1);
     }
     p.addLabel(label, prediction.prediction, confidence, segments);
     return 'revised';
@@ -217,6 +220,8 @@ export class ModelWindows {
     revised: StoredWindow[];
     /** The windows behind `closed`, in its order, with their drift reports (for the alert rules). */
     closedProfiles: Array<{ profile: WindowProfile; drift: DriftReport | null }>;
+    /** The windows behind `revised`, in its order, with their drift reports and new revision numbers. */
+    revisedProfiles: Array<{ profile: WindowProfile; drift: DriftReport | null; revision: number }>;
   } {
     const open: StoredWindow[] = [];
     for (const key of new Set([...this.dirty, ...this.systemDirty])) {
@@ -231,9 +236,15 @@ export class ModelWindows {
     const closed = closedProfiles.map(({ profile, drift }) => this.stored(profile, 'closed', now, drift));
     this.closed = [];
     // closedAt is not rewritten by a revision; the store keeps the first close's.
-    const revised = [...this.revised.values()].map((p) => this.stored(p, 'closed', null, this.driftOf(p)));
+    const revisedProfiles = [...this.revised].map(([key, profile]) => ({
+      profile,
+      drift: this.driftOf(profile),
+      revision: this.revisionOf.get(key) ?? 1,
+    }));
+    const revised = revisedProfiles.map(({ profile, drift, revision }) => ({ ...this.stored(profile, 'closed', null, drift), revision }));
     this.revised.clear();
-    return { open, closed, revised, closedProfiles };
+    this.revisionOf.clear();
+    return { open, closed, revised, closedProfiles, revisedProfiles };
   }
 
   private isClosed(start: number): boolean {

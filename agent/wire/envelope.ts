@@ -181,10 +181,18 @@ const windowBodyCheck = object({
   alerts: array(alertCheck),
   /** A summary too large for one message goes as parts, split by feature groups. */
   part: optional(object({ index: count, of: count })),
-  /** What was left out to fit the size limit: rejection examples dropped. */
-  trimmed: optional(object({ examples: count })),
+  /**
+   * What was left out to fit the size limit: rejection examples dropped, and (only when one feature
+   * alone is over the limit) features left out of this window's summary.
+   */
+  trimmed: optional(object({ examples: count, features: optional(array(string)) })),
 });
-export type WindowBody = Checked<typeof windowBodyCheck>;
+type CheckedWindowBody = Checked<typeof windowBodyCheck>;
+/** A summary or revision body; `part` and `trimmed` are absent unless the summary was split or trimmed. */
+export type WindowBody = Omit<CheckedWindowBody, 'part' | 'trimmed'> & {
+  part?: CheckedWindowBody['part'];
+  trimmed?: CheckedWindowBody['trimmed'];
+};
 
 const alertBodyCheck = object({ alerts: array(alertCheck) });
 export type AlertBody = Checked<typeof alertBodyCheck>;
@@ -218,7 +226,10 @@ const bodyChecks: Record<MessageKind, WireCheck<unknown>> = {
 };
 
 export function encodeBody(b: Body): Uint8Array {
-  return encodeCbor(b.body);
+  // Optional fields left undefined are left out, not written as CBOR `undefined`.
+  const body: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(b.body)) if (v !== undefined) body[k] = v;
+  return encodeCbor(body);
 }
 
 /** Decodes and checks a body of the envelope's kind (not the profile inside it). Never throws. */

@@ -8,7 +8,7 @@ import {
 } from '../../agent/config/index.js';
 import { defaultAlertRules } from '../../agent/alerts/index.js';
 import { DEFAULT_DRIFT_RULE } from '../../agent/drift/index.js';
-import { DEFAULT_SYSTEM } from '../helpers/config.js';
+import { DEFAULT_SYNC, DEFAULT_SYSTEM } from '../helpers/config.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MINIMAL_FILE = path.join(here, 'fixtures', 'minimal.yaml');
@@ -90,6 +90,7 @@ describe('the minimal file', () => {
       system: DEFAULT_SYSTEM,
       metrics: { listen: null },
       alerts: defaultAlertRules(),
+      sync: DEFAULT_SYNC,
     } satisfies AgentConfig);
   });
 

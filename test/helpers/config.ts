@@ -41,6 +41,21 @@ export function testModel(overrides: Partial<ModelConfig> & { logs: string[] }):
   };
 }
 
+/** The sync section's defaults: no broker, summaries wait in the outbox for `export`. */
+export const DEFAULT_SYNC: AgentConfig['sync'] = {
+  mode: 'manual',
+  url: null,
+  username: null,
+  password: null,
+  tls: { ca: null, cert: null, key: null, servername: null, reject_unauthorized: true },
+  cron: null,
+  max_duration_ms: 600_000,
+  keepalive_ms: 30_000,
+  max_message_bytes: 256 * 1024,
+  outbox_max_bytes: 256 * 1024 * 1024,
+  hmac_key: null,
+};
+
 export function testConfig(dataDir: string, models: ModelConfig[], ingest: Partial<AgentConfig['ingest']> = {}): AgentConfig {
   return {
     source: '',
@@ -62,6 +77,7 @@ export function testConfig(dataDir: string, models: ModelConfig[], ingest: Parti
     system: { ...DEFAULT_SYSTEM, enabled: false },
     metrics: { listen: null },
     alerts: defaultAlertRules(),
+    sync: DEFAULT_SYNC,
   };
 }
 

@@ -417,6 +417,29 @@ export class WindowProfile {
     return c;
   }
 
+  /** The window split by splitFeatures, whole again. Throws when the parts do not belong together. */
+  static joinParts(parts: readonly WindowProfile[]): WindowProfile {
+    const [first, ...rest] = parts;
+    if (first === undefined) throw new RangeError('joinParts: no parts');
+    const whole = first.clone();
+    for (const part of rest) {
+      const a = whole.st;
+      const b = part.st;
+      if (b.model !== a.model || b.modelVersion !== a.modelVersion || b.start !== a.start || b.end !== a.end || b.n !== a.n) {
+        throw new RangeError(`joinParts: a part of ${b.model}@${b.modelVersion} [${b.start}, ${b.end}) n=${b.n} does not belong to ${a.model}@${a.modelVersion} [${a.start}, ${a.end}) n=${a.n}`);
+      }
+      for (const [name, s] of b.features) {
+        if (a.features.has(name) || a.nullOnly.has(name)) throw new RangeError(`joinParts: feature ${JSON.stringify(name)} is in two parts`);
+        whole.setFeature(name, s.clone());
+      }
+      for (const [name, k] of b.nullOnly) {
+        if (a.features.has(name) || a.nullOnly.has(name)) throw new RangeError(`joinParts: feature ${JSON.stringify(name)} is in two parts`);
+        a.nullOnly.set(name, k);
+      }
+    }
+    return whole;
+  }
+
   /** Rejection examples kept, over all reasons. */
   get examples(): number {
     let n = 0;
@@ -435,31 +458,23 @@ export class WindowProfile {
   }
 
   /**
-   * Parts that merge back into this profile exactly: the first is this window without the
-   * features outside groups[0]; each further part is an empty window of the same model, version
-   * and bounds holding only its group's features. Features in no group go to the first part.
+   * Parts that WindowProfile.joinParts puts back together exactly: each part is this window with
+   * only its group's features (the first part also with the features in no group). Everything
+   * else (counts, latency, outputs, segments, system) is repeated in every part, so each part is a
+   * valid window profile on its own; joinParts takes it from the first.
    */
   splitFeatures(groups: readonly (readonly string[])[]): WindowProfile[] {
-    const inLater = new Set(groups.slice(1).flat());
-    const first = this.clone();
-    for (const name of inLater) {
-      first.st.features.delete(name);
-      first.st.nullOnly.delete(name);
-    }
-    first.slotNames.length = 0;
-    first.slotSummaries.length = 0;
-    const parts = [first];
-    for (const group of groups.slice(1)) {
-      const part = new WindowProfile(this.meta, this.options);
-      for (const name of group) {
-        const s = this.st.features.get(name);
-        if (s !== undefined) part.setFeature(name, s.clone());
-        const k = this.st.nullOnly.get(name);
-        if (k !== undefined) part.st.nullOnly.set(name, k);
-      }
-      parts.push(part);
-    }
-    return parts;
+    const later = groups.slice(1).map((g) => new Set(g));
+    const inLater = new Set(later.flatMap((g) => [...g]));
+    const keepOnly = (keep: (name: string) => boolean): WindowProfile => {
+      const part = this.clone();
+      for (const name of [...part.st.features.keys()]) if (!keep(name)) part.st.features.delete(name);
+      for (const name of [...part.st.nullOnly.keys()]) if (!keep(name)) part.st.nullOnly.delete(name);
+      part.slotNames.length = 0;
+      part.slotSummaries.length = 0;
+      return part;
+    };
+    return [keepOnly((name) => !inLater.has(name)), ...later.map((g) => keepOnly((name) => g.has(name)))];
   }
 
   toJSON(): WindowJson {

@@ -45,6 +45,10 @@ Usage:
       Default range: the 24 h before --to, else before the newest closed window's end.
   edgewatch-agent alerts --config FILE [--json] [--since T]
       Active alerts (pending, firing), then those resolved since T (default: the last 24 h).
+  edgewatch-agent export --config FILE --out BUNDLE [--mark-sent]
+      Every message waiting in the outbox into one bundle file (checksummed, signed with
+      sync.hmac_key when set) for edgewatch-collector import. --mark-sent: remove them from the
+      outbox once the file is safely written (else they also go over MQTT; duplicates are harmless).
   edgewatch-agent --version | --help
 
 Exit codes: 0 ok, 2 bad configuration or usage, 1 runtime failure, 3 drift found (analyze --fail-on-drift).
@@ -106,6 +110,8 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     by: { type: 'string' },
     reference: { type: 'string' },
     since: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+    'mark-sent': { type: 'boolean' },
   });
   const configPath = opts.config;
   if (typeof configPath !== 'string') throw new AgentError('EW_ERR_USAGE', `${command}: --config FILE is required`);
@@ -122,14 +128,30 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return baselineCommand(loadAgentConfig(configPath), opts, io);
     case 'compare':
       return compareCommand(loadAgentConfig(configPath), opts, io);
+    case 'export':
+      return exportCommand(loadAgentConfig(configPath), opts, io);
     case 'alerts':
       return alertsCommand(loadAgentConfig(configPath), { json: opts.json === true, since: time(opts.since, '--since') }, io.out);
     default:
-      throw new AgentError('EW_ERR_USAGE', `unknown command "${command}"; commands: run, status, windows, baseline, analyze, compare, alerts (see --help)`);
+      throw new AgentError('EW_ERR_USAGE', `unknown command "${command}"; commands: run, status, windows, baseline, analyze, compare, alerts, export (see --help)`);
   }
 }
 
 type Parsed = Record<string, string | boolean | undefined>;
+
+async function exportCommand(config: AgentConfig, opts: Parsed, io: Io): Promise<number> {
+  const out = opts.out;
+  if (typeof out !== 'string') throw new AgentError('EW_ERR_USAGE', 'export: --out FILE is required');
+  const { exportBundle } = await import('./export.js');
+  const r = exportBundle(config, out, { markSent: opts['mark-sent'] === true });
+  io.out(
+    opts.json === true
+      ? JSON.stringify(r)
+      : `wrote ${r.messages} messages (seq ${r.from_seq ?? '-'}..${r.to_seq ?? '-'}, ${r.bytes} bytes${r.signed ? ', signed' : ''}) to ${r.file}` +
+          (opts['mark-sent'] === true ? `; ${r.marked_sent} marked sent` : '; still in the outbox (no --mark-sent)'),
+  );
+  return 0;
+}
 
 function parse(args: string[], options: NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>): Parsed {
   try {

@@ -177,6 +177,8 @@ export const AGENT = {
   commit_ms: family('edgewatch_agent_slowest_commit_seconds', 'gauge', 'Slowest database commit since the previous round.', [], 'seconds', sys('agent (agent.commit_ms)')),
   commits: family('edgewatch_agent_round_commits', 'gauge', 'Database commits since the previous round.', [], '', sys('agent (agent.commits)')),
   db_size: family('edgewatch_agent_database_size_bytes', 'gauge', 'Size of the agent database and its WAL.', [], 'bytes', sys('agent (agent.db_size)')),
+  outbox_messages: family('edgewatch_agent_outbox_messages', 'gauge', 'Messages waiting in the outbox for the collector.', [], '', sys('agent (agent.outbox_messages)')),
+  outbox_bytes: family('edgewatch_agent_outbox_bytes', 'gauge', 'Bytes of the messages waiting in the outbox.', [], 'bytes', sys('agent (agent.outbox_bytes)')),
 };
 export const AGENT_ERRORS = family('edgewatch_agent_errors_total', 'counter', 'Runtime faults since the agent started, by stage and EW_ERR_* code.', ['stage', 'code'], '', sys('agent (agent.errors.<stage>.<code>)'));
 export const SYSTEM_OTHER = family('edgewatch_system_reading', 'gauge', 'A system reading with no family of its own, by its agent/system name, in that name\'s unit.', ['metric'], 'as agent/system states', 'system: any unknown name');

@@ -396,6 +396,10 @@ export class Agent {
       },
       dbFiles: [this.store.file, `${this.store.file}-wal`],
       errors: this.log.faults,
+      outbox: () => {
+        const o = this.store.outbox;
+        return { messages: o.messages, bytes: o.bytes };
+      },
     };
   }
 

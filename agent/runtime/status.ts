@@ -49,6 +49,52 @@ export interface AgentStatus {
   files: FileStatus[];
   /** The latest system readings and the agent's own health (agent.*), or null before any round. */
   system: SystemStatus | null;
+  sync: SyncStatus;
+}
+
+export interface SyncStatus {
+  mode: AgentConfig['sync']['mode'];
+  url: string | null;
+  cron: string | null;
+  /** The outbox (null: a database from before the outbox existed). */
+  outbox: {
+    messages: number;
+    bytes: number;
+    max_bytes: number;
+    oldest_seq: number | null;
+    oldest_created_at: string | null;
+    next_seq: number;
+    delivered: number;
+    dropped_messages: number;
+    dropped_records: number;
+    gaps: number;
+    trimmed_examples: number;
+    split_summaries: number;
+  } | null;
+}
+
+function syncStatus(config: AgentConfig, store: AgentStore): SyncStatus {
+  let outbox: SyncStatus['outbox'] = null;
+  // A store written before migration 5 has no outbox table; read-only, it cannot be migrated here.
+  const hasOutbox = store.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'`).get() !== undefined;
+  if (hasOutbox) {
+    const o = store.outbox.stats();
+    outbox = {
+      messages: o.messages,
+      bytes: o.bytes,
+      max_bytes: config.sync.outbox_max_bytes,
+      oldest_seq: o.oldestSeq,
+      oldest_created_at: o.oldestCreatedAt === null ? null : new Date(o.oldestCreatedAt).toISOString(),
+      next_seq: o.nextSeq,
+      delivered: o.delivered,
+      dropped_messages: o.droppedMessages,
+      dropped_records: o.droppedRecords,
+      gaps: o.gaps,
+      trimmed_examples: o.trimmedExamples,
+      split_summaries: o.splitSummaries,
+    };
+  }
+  return { mode: config.sync.mode, url: config.sync.url, cron: config.sync.cron, outbox };
 }
 
 export function readStatus(config: AgentConfig, store: AgentStore): AgentStatus {
@@ -75,7 +121,7 @@ export function readStatus(config: AgentConfig, store: AgentStore): AgentStatus 
     size: liveSize(f.path, f.key) ?? f.size,
     done: f.done,
   }));
-  return { device: config.device.id, site: config.device.site, database: store.file, models, files, system: latestSystem(config, store) };
+  return { device: config.device.id, site: config.device.site, database: store.file, models, files, system: latestSystem(config, store), sync: syncStatus(config, store) };
 }
 
 /** The newest open window (of any model) that holds sampling rounds, summed up per metric. */
@@ -149,6 +195,17 @@ export function formatStatus(s: AgentStatus): string {
     if (failures.length > 0) lines.push('', 'sources that failed: ' + failures.map(([k, n]) => `${k} ${n}`).join(', '));
   } else {
     lines.push('', 'system: no sampling round yet (system.enabled, every system.interval while `run` runs)');
+  }
+  const sync = s.sync;
+  const how = sync.mode === 'manual' ? 'manual (export bundles)' : sync.mode === 'scheduled' ? `scheduled "${sync.cron}" to ${sync.url}` : `continuous to ${sync.url}`;
+  lines.push('', `sync: ${how}`);
+  const o = sync.outbox;
+  if (o !== null) {
+    lines.push(`outbox: ${o.messages} messages, ${o.bytes} of ${o.max_bytes} bytes` +
+      (o.oldest_seq !== null ? `, oldest seq ${o.oldest_seq} from ${o.oldest_created_at}` : '') +
+      `; next seq ${o.next_seq}; delivered ${o.delivered}` +
+      (o.dropped_messages > 0 ? `; dropped ${o.dropped_messages} messages (${o.dropped_records} records) in ${o.gaps} gaps` : '') +
+      (o.trimmed_examples > 0 || o.split_summaries > 0 ? `; ${o.trimmed_examples} examples trimmed, ${o.split_summaries} summaries split to fit` : ''));
   }
   return lines.join('\n');
 }

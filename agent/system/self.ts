@@ -13,6 +13,8 @@ export interface AgentHealth {
   dbFiles: readonly string[];
   /** Runtime faults since start: "<stage>.<code>" (e.g. "tail.EW_ERR_READ") -> count. */
   errors: ReadonlyMap<string, number>;
+  /** Messages waiting for the collector, and their bytes. */
+  outbox(): { messages: number; bytes: number };
 }
 
 export class SelfSource implements SystemSource {
@@ -52,6 +54,9 @@ export class SelfSource implements SystemSource {
       }
     }
     out.set('agent.db_size', bytes);
+    const outbox = h.outbox();
+    out.set('agent.outbox_messages', outbox.messages);
+    out.set('agent.outbox_bytes', outbox.bytes);
     for (const [key, n] of h.errors) out.set(`agent.errors.${key.replace(/[^A-Za-z0-9_.-]+/g, '_')}`, n);
     return out;
   }

@@ -89,7 +89,7 @@ export function systemReadings(): Map<string, number> {
     ['container.inference.uptime', 3600], ['container.inference.cpu', 85], ['container.inference.memory', 900_000_000],
     ['container.inference.memory_limit', 4_000_000_000],
     ['agent.cpu', 2.5], ['agent.lines_per_s', 350], ['agent.rss', 81_000_000], ['agent.heap_used', 30_000_000],
-    ['agent.commit_ms', 12], ['agent.commits', 5], ['agent.db_size', 52_000_000], ['agent.errors.tail.EW_ERR_READ', 3],
+    ['agent.commit_ms', 12], ['agent.commits', 5], ['agent.db_size', 52_000_000], ['agent.outbox_messages', 17], ['agent.outbox_bytes', 81_920], ['agent.errors.tail.EW_ERR_READ', 3],
     ['mystery.widget.level', 7],
   ]);
   for (let c = 0; c < 8; c++) r.set(`cpu.core.${c}`, 10 + c * 5);

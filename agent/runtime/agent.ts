@@ -27,6 +27,8 @@ export interface AgentOptions {
   log?: Logger;
   /** Where system sources look (PATH for nvidia-smi, time limits); the config gives /proc and /sys. */
   systemEnv?: Partial<SourceEnv>;
+  /** For tests: the publisher's reconnect back-off (a device uses 1 s doubling to 60 s). */
+  syncBackoff?: { firstMs: number; capMs: number };
 }
 
 const RETENTION_EVERY_MS = 60_000;
@@ -266,6 +268,7 @@ export class Agent {
   private commitMs: number[] = [];
   private publisher: Publisher | null = null;
   private readonly systemEnv: Partial<SourceEnv>;
+  private readonly syncBackoff: { firstMs: number; capMs: number } | undefined;
 
   constructor(
     readonly config: AgentConfig,
@@ -275,6 +278,7 @@ export class Agent {
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? silentLogger;
     this.systemEnv = opts.systemEnv ?? {};
+    this.syncBackoff = opts.syncBackoff;
     this.pipelines = config.models.map((m) => new ModelPipeline(m, config, store, this.now, this.log));
     this.lastCommitAt = this.now();
     this.startedAt = this.lastCommitAt;
@@ -347,7 +351,13 @@ export class Agent {
   async startSync(): Promise<void> {
     if (this.config.sync.mode === 'manual' || this.publisher !== null || this.closed) return;
     const { Publisher } = await import('../sync/publisher.js');
-    this.publisher = new Publisher({ config: this.config, outbox: this.store.outbox, log: this.log, now: this.now });
+    this.publisher = new Publisher({
+      config: this.config,
+      outbox: this.store.outbox,
+      log: this.log,
+      now: this.now,
+      ...(this.syncBackoff ? { backoff: this.syncBackoff } : {}),
+    });
     await this.publisher.start();
   }
 

@@ -42,11 +42,13 @@ export interface PublisherOptions {
   now?: () => number;
   /** For tests: the random source of the back-off jitter. */
   random?: () => number;
+  /** For tests: a shorter back-off than the 1 s to 60 s a device uses. */
+  backoff?: { firstMs: number; capMs: number };
 }
 
 /** Capped exponential back-off with jitter: attempt 0 waits about 1 s, later ones up to 60 s. */
-export function backoffDelay(attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_FIRST_MS * 2 ** Math.min(attempt, 16));
+export function backoffDelay(attempt: number, random: () => number = Math.random, firstMs = BACKOFF_FIRST_MS, capMs = BACKOFF_CAP_MS): number {
+  const ceiling = Math.min(capMs, firstMs * 2 ** Math.min(attempt, 16));
   return Math.round(ceiling * (0.5 + 0.5 * random()));
 }
 
@@ -242,7 +244,8 @@ export class Publisher {
   private retry(): void {
     if (this.stopped || this.reconnectTimer !== null) return;
     if (this.sessionEnd !== null && this.now() >= this.sessionEnd) return;
-    const delay = backoffDelay(this.attempt++, this.random);
+    const b = this.opts.backoff;
+    const delay = backoffDelay(this.attempt++, this.random, b?.firstMs, b?.capMs);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       this.connect();
@@ -319,10 +322,22 @@ export class Publisher {
         });
       });
     }
+    const wasConnected = this.stats.connected;
     this.stats.connected = false;
     this.inFlight.clear();
     this.stats.inFlight = 0;
     this.flushAcks();
-    await new Promise<void>((resolve) => client.end(!graceful, {}, () => resolve()));
+    client.on('error', () => {});
+    // A graceful end waits for what is in flight; a link that is gone would make it wait forever.
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        client.end(true);
+        resolve();
+      }, 2000);
+      client.end(!(graceful && wasConnected), {}, () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 }

@@ -31,6 +31,8 @@ export class Mosquitto {
       `persistence_location ${this.dir}/`,
       'max_queued_messages 100000',
       'max_inflight_messages 100',
+      // Started as root it would drop to the mosquitto user, who cannot write into a private temp dir.
+      ...(process.getuid?.() === 0 ? ['user root'] : []),
       'log_dest stderr',
       'log_type error',
       'log_type warning',

@@ -3,11 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadAgentConfig } from '../config/index.js';
-import { alertsCommand } from './alerts.js';
-import { analyze, driftFound, DRIFT_EXIT_CODE, formatReport } from './analyze.js';
-import { baselineFromFile, exportBaseline, importBaseline } from './baseline.js';
-import { compare, formatComparison, parseBy } from './compare.js';
-import { renderReportHtml } from './report-html.js';
 import type { AgentConfig } from '../config/types.js';
 import { AgentError } from '../errors.js';
 import { createLogger, type Level } from '../log.js';
@@ -22,7 +17,8 @@ const HELP = `edgewatch-agent ${VERSION}: watches ML models where they run.
 Usage:
   edgewatch-agent run --config FILE [--once] [--log-level debug|info|warn|error]
       Follow the model's inference logs into window profiles in SQLite until SIGTERM/SIGINT.
-      --once: ingest what the logs hold now, close every window, exit.
+      --once: ingest what the logs hold now, close every window, send the outbox (one sync
+      session, unless sync.mode is manual), exit.
   edgewatch-agent status --config FILE [--json]
       Records accepted/rejected/late per model, windows, and every followed file's offset.
   edgewatch-agent windows --config FILE --model NAME [--json] [--from T] [--to T] [--rollups]
@@ -130,8 +126,10 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return compareCommand(loadAgentConfig(configPath), opts, io);
     case 'export':
       return exportCommand(loadAgentConfig(configPath), opts, io);
-    case 'alerts':
+    case 'alerts': {
+      const { alertsCommand } = await import('./alerts.js');
       return alertsCommand(loadAgentConfig(configPath), { json: opts.json === true, since: time(opts.since, '--since') }, io.out);
+    }
     default:
       throw new AgentError('EW_ERR_USAGE', `unknown command "${command}"; commands: run, status, windows, baseline, analyze, compare, alerts, export (see --help)`);
   }
@@ -171,7 +169,8 @@ async function run(config: AgentConfig, once: boolean, level: Level, io: Io): Pr
   const log = createLogger({ level });
   const agent = Agent.open(config, { log });
   if (once) {
-    runOnce(agent);
+    const synced = await runOnce(agent);
+    if (synced !== null) log.log('info', 'synced', { sent: synced.sent, left_in_outbox: synced.left });
     const store = AgentStore.openForReading(config.data_dir);
     try {
       io.out(formatStatus(readStatus(config, store)));
@@ -225,7 +224,7 @@ function windows(config: AgentConfig, opts: Parsed, io: Io): number {
   }
 }
 
-function baselineCommand(config: AgentConfig, opts: Parsed, io: Io): number {
+async function baselineCommand(config: AgentConfig, opts: Parsed, io: Io): Promise<number> {
   const str = (flag: string): string | undefined => (typeof opts[flag] === 'string' ? (opts[flag] as string) : undefined);
   const model = str('model');
   const version = str('version');
@@ -235,6 +234,7 @@ function baselineCommand(config: AgentConfig, opts: Parsed, io: Io): number {
   if ([from, out, inFile].filter((x) => x !== undefined).length !== 1) {
     throw new AgentError('EW_ERR_USAGE', 'baseline: give exactly one of --from DATA, --export OUT, --import IN');
   }
+  const { baselineFromFile, exportBaseline, importBaseline } = await import('./baseline.js');
   if (inFile !== undefined) {
     io.out(importBaseline(config, { from: inFile }));
     return 0;
@@ -250,23 +250,25 @@ function baselineCommand(config: AgentConfig, opts: Parsed, io: Io): number {
   return 0;
 }
 
-function analyzeCommand(config: AgentConfig, opts: Parsed, io: Io): number {
+async function analyzeCommand(config: AgentConfig, opts: Parsed, io: Io): Promise<number> {
   const need = (flag: 'model' | 'baseline' | 'current'): string => {
     const v = opts[flag];
     if (typeof v !== 'string') throw new AgentError('EW_ERR_USAGE', `analyze: --${flag} is required`);
     return v;
   };
+  const { analyze, driftFound, DRIFT_EXIT_CODE, formatReport } = await import('./analyze.js');
   const { report, base, cur } = analyze(config, { model: need('model'), baseline: need('baseline'), current: need('current') });
   const html = opts['html'];
   if (typeof html === 'string') {
     const title = `edgewatch drift: ${path.basename(need('current'))} against ${path.basename(need('baseline'))} (model ${need('model')})`;
+    const { renderReportHtml } = await import('./report-html.js');
     fs.writeFileSync(html, renderReportHtml(report, base, cur, title));
   }
   io.out(opts.json === true ? JSON.stringify(report) : formatReport(report));
   return opts['fail-on-drift'] === true && driftFound(report) ? DRIFT_EXIT_CODE : 0;
 }
 
-function compareCommand(config: AgentConfig, opts: Parsed, io: Io): number {
+async function compareCommand(config: AgentConfig, opts: Parsed, io: Io): Promise<number> {
   const str = (flag: string): string | undefined => (typeof opts[flag] === 'string' ? (opts[flag] as string) : undefined);
   const model = str('model');
   if (model === undefined) throw new AgentError('EW_ERR_USAGE', 'compare: --model NAME is required');
@@ -274,6 +276,7 @@ function compareCommand(config: AgentConfig, opts: Parsed, io: Io): number {
   const to = time(opts.to, '--to');
   const reference = str('reference');
   const version = str('version');
+  const { compare, formatComparison, parseBy } = await import('./compare.js');
   const report = compare(config, {
     model,
     by: parseBy(str('by')),

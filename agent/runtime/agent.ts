@@ -361,6 +361,25 @@ export class Agent {
     await this.publisher.start();
   }
 
+  /**
+   * One sync session now (connect, drain the outbox, disconnect), whatever the mode but manual;
+   * null in manual mode. Resolves with what was acknowledged and what is left.
+   */
+  async syncOnce(maxDurationMs = this.config.sync.max_duration_ms): Promise<{ sent: number; left: number } | null> {
+    if (this.config.sync.mode === 'manual' || this.closed) return null;
+    const { Publisher } = await import('../sync/publisher.js');
+    const p = new Publisher({
+      config: this.config,
+      outbox: this.store.outbox,
+      log: this.log,
+      now: this.now,
+      ...(this.syncBackoff ? { backoff: this.syncBackoff } : {}),
+    });
+    const sent = await p.session(maxDurationMs);
+    await p.stop();
+    return { sent, left: this.store.outbox.messages };
+  }
+
   /** Stops sending; acknowledged messages are removed from the outbox before this resolves. */
   async stopSync(): Promise<void> {
     const p = this.publisher;

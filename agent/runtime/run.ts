@@ -33,11 +33,20 @@ export async function runUntilStopped(agent: Agent, opts: RunOptions): Promise<v
   }
 }
 
-/** Ingests everything the logs hold now, closes every window, commits. */
-export function runOnce(agent: Agent): void {
+/**
+ * Ingests everything the logs hold now, closes every window, commits; then, unless sync is
+ * manual, one sync session (connect, send the outbox, disconnect; at most sync.max_duration).
+ * For a device that runs the agent from cron rather than as a service.
+ */
+export async function runOnce(agent: Agent): Promise<{ sent: number; left: number } | null> {
   agent.ingestAvailable();
   agent.closeAllWindows();
-  agent.shutdown({ closeWindows: true });
+  agent.commit();
+  try {
+    return await agent.syncOnce();
+  } finally {
+    agent.shutdown({ closeWindows: true });
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,0 +1,294 @@
+// The embedded MQTT broker (aedes): devices connect to the collector itself, so one command runs
+// everything. It is a sink, not a hub: devices publish, nobody subscribes, and every message is
+// handed to ingest.
+//
+// Exactly once hinges on one order: a device's QoS 1 PUBLISH is committed to the store BEFORE the
+// broker sends its PUBACK. aedes 1.2 runs, for each PUBLISH, `authorizePublish` and then
+// `enqueuePublish`, which writes the PUBACK (node_modules/aedes/lib/handlers/publish.js:
+// `publishActions = [authorizePublish, enqueuePublish]`, and for `case 1:` `write(client, new
+// PubAck(packet), ...)` before `broker.publish`). The `published` hook and the `publish` event run
+// after the PUBACK is written, so they are too late. authorizePublish therefore holds its callback
+// until the message is committed: the PUBLISHes of one event-loop turn are committed together (one
+// SQLite transaction, see BATCH_MAX), then each callback lets aedes go on to its PUBACK. When
+// ingest fails, the callback carries an error: aedes closes the connection without a PUBACK and the
+// agent sends the message again after it reconnects.
+//
+// A malformed message is acknowledged all the same (ingest has counted it; sending it again would
+// not make it better); an ACL violation is refused here, counted and logged at most once a minute
+// per device (log.limited).
+
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
+import { parseTopic } from '../../agent/wire/index.js';
+import type { CollectorConfig } from '../config/types.js';
+import type { Ingest } from '../ingest/index.js';
+import type { Logger } from '../log.js';
+import { authorizeTopic, DeviceGate } from './auth.js';
+
+/**
+ * What the broker needs of ingest: a synchronous commit of one MQTT message, and, when the sink
+ * has it, of many in one transaction.
+ */
+export type MqttSink = Pick<Ingest, 'fromMqtt'> & Partial<Pick<Ingest, 'fromMqttBatch'>>;
+
+/**
+ * PUBLISHes of all connections that arrive in one turn of the event loop are committed together,
+ * at most this many: one SQLite commit per batch instead of per message, and every PUBACK still
+ * goes only after its message is committed (the authorisations are answered after the commit).
+ */
+const BATCH_MAX = 256;
+
+export interface EmbeddedBrokerOptions {
+  sink: MqttSink;
+  log: Logger;
+}
+
+/** What the broker refused since it started; each refusal is also logged (throttled per device). */
+export interface BrokerStats {
+  /** CONNECTs refused: wrong or missing credentials, or a client id that is not the device's. */
+  connections_refused: number;
+  /** PUBLISHes refused by the ACL (a topic outside the device's own); the connection is closed. */
+  acl_refused: number;
+  /** SUBSCRIBEs refused: devices have nothing to read here. */
+  subscribes_refused: number;
+  /** PUBLISHes not acknowledged because ingest failed (the device sends them again). */
+  ingest_failed: number;
+}
+
+export interface EmbeddedBroker {
+  /** mqtt://host:port, with the port the kernel chose when mqtt.listen asked for port 0. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Devices connected now. */
+  connected(): number;
+  stats(): Readonly<BrokerStats>;
+  /**
+   * Stops accepting connections, refuses (without PUBACK) whatever arrives meanwhile, closes every
+   * device's connection and resolves when the socket is closed. Nothing reaches ingest after it
+   * resolves, so the store may be closed next.
+   */
+  close(): Promise<void>;
+}
+
+export class BrokerListenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BrokerListenError';
+  }
+}
+
+export async function startEmbeddedBroker(config: CollectorConfig, opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const { sink, log } = opts;
+  const gate = new DeviceGate(config.mqtt.devices, config.mqtt.allow_anonymous);
+  const stats: BrokerStats = { connections_refused: 0, acl_refused: 0, subscribes_refused: 0, ingest_failed: 0 };
+  /** The device each admitted connection speaks for. */
+  const deviceOf = new WeakMap<Client, string>();
+  /**
+   * Connections on which a commit failed. aedes hands every PUBLISH of one socket read to the
+   * hooks at once, so without this the messages behind a failed one would be committed ahead of
+   * it; refused too, they come again after it, in their order, when the device reconnects.
+   */
+  const broken = new WeakSet<Client>();
+  let closing = false;
+
+  const broker = await Aedes.createBroker({
+    // Device ids are up to 64 characters after the 16 of the prefix; MQTT 3.1 allowed 23.
+    maxClientsIdLength: 128,
+    authenticate(client, username, password, done) {
+      const a = gate.admit(client.id, username, password);
+      if (a.ok) {
+        deviceOf.set(client, a.device);
+        return done(null, true);
+      }
+      stats.connections_refused++;
+      log.limited(username || client.id, 'connect_refused', 'warn', 'mqtt: connection refused', { client_id: client.id, why: a.why });
+      const err = Object.assign(new Error(a.why), { returnCode: a.returnCode }) as AuthenticateError;
+      done(err, false);
+    },
+    authorizeSubscribe(client, sub, done) {
+      stats.subscribes_refused++;
+      log.limited(deviceOf.get(client) ?? client.id, 'subscribe_refused', 'warn', 'mqtt: subscription refused (devices publish only)', {
+        client_id: client.id,
+        topic: sub.topic,
+      });
+      // A negated subscription answers SUBACK 0x80 and keeps the connection.
+      done(null, null);
+    },
+    authorizePublish(client, packet, done) {
+      // While closing, nothing is committed and nothing acknowledged, and the wills of the devices
+      // whose connections the broker closes are dropped: the collector going away says nothing
+      // about whether a device is online.
+      if (closing) return done(new Error('collector is shutting down'));
+      // A null client is a will aedes kept for a connection already gone; it was checked against
+      // its device's topics when the connection closed, and ingest holds the topic to the envelope.
+      if (client !== null) {
+        if (broken.has(client)) return done(new Error('an earlier message on this connection was not committed'));
+        const refusal = aclRefusal(client, packet.topic);
+        if (refusal !== null) return done(refusal);
+      }
+      enqueue({ client, packet, done });
+    },
+  });
+
+  /** Null when the client's device may publish to `topic`; else the error that closes its connection. */
+  function aclRefusal(client: Client, topic: string): Error | null {
+    const device = deviceOf.get(client);
+    const decision = device === undefined ? { ok: false as const, why: 'connection is not bound to a device' } : authorizeTopic(device, topic);
+    if (decision.ok) return null;
+    stats.acl_refused++;
+    log.limited(device ?? client.id, 'acl_refused', 'warn', 'mqtt: publish refused by the ACL; connection closed', {
+      client_id: client.id,
+      topic,
+      why: decision.why,
+    });
+    return new Error(decision.why);
+  }
+
+  /** Hands one message to ingest; true when it is committed (or refused for good) and may be acknowledged. */
+  interface Waiting {
+    client: Client | null;
+    packet: PublishPacket;
+    done: (err: Error | null) => void;
+  }
+  let waiting: Waiting[] = [];
+  let flushScheduled = false;
+
+  function enqueue(w: Waiting): void {
+    waiting.push(w);
+    if (waiting.length >= BATCH_MAX) flush();
+    else if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
+  }
+
+  /** Commits what waits, then answers each authorisation: PUBACKs follow, in arrival order. */
+  function flush(): void {
+    flushScheduled = false;
+    const batch = waiting;
+    waiting = [];
+    if (batch.length === 0) return;
+    const failed = commit(batch);
+    for (const w of batch) {
+      if (closing) w.done(new Error('collector is shutting down'));
+      else if (w.client !== null && broken.has(w.client)) w.done(new Error('an earlier message on this connection was not committed'));
+      else if (failed.has(w)) {
+        if (w.client !== null) broken.add(w.client);
+        w.done(new Error('ingest failed; not acknowledged'));
+      } else w.done(null);
+    }
+  }
+
+  /** The messages whose commit failed (all of a batch that failed as one). */
+  function commit(batch: Waiting[]): Set<Waiting> {
+    const payloadOf = (p: PublishPacket) => (typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload);
+    const failed = new Set<Waiting>();
+    const fail = (w: Waiting, err: unknown) => {
+      failed.add(w);
+      stats.ingest_failed++;
+      log.limited(parseTopic(w.packet.topic)?.device ?? '', 'ingest_failed', 'error', 'mqtt: ingest failed; the message is not acknowledged and will be sent again', {
+        topic: w.packet.topic,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    };
+    if (sink.fromMqttBatch !== undefined && batch.length > 1) {
+      try {
+        sink.fromMqttBatch(batch.map((w) => ({ topic: w.packet.topic, payload: payloadOf(w.packet) })));
+      } catch (err) {
+        for (const w of batch) fail(w, err);
+      }
+      return failed;
+    }
+    // One at a time: a connection whose message failed has its later ones refused, in order.
+    const brokenNow = new Set<Client>();
+    for (const w of batch) {
+      if (w.client !== null && (broken.has(w.client) || brokenNow.has(w.client))) {
+        failed.add(w);
+        continue;
+      }
+      try {
+        sink.fromMqtt(w.packet.topic, payloadOf(w.packet));
+      } catch (err) {
+        fail(w, err);
+        if (w.client !== null) brokenNow.add(w.client);
+      }
+    }
+    return failed;
+  }
+
+  broker.on('clientError', (client: Client, err: Error) => {
+    log.log('debug', 'mqtt: client error', { client_id: client.id, error: err.message });
+  });
+  broker.on('connectionError', (client: Client, err: Error) => {
+    log.log('debug', 'mqtt: connection error', { client_id: client.id ?? null, error: err.message });
+  });
+
+  const server = net.createServer(broker.handle);
+  const { host, port } = config.mqtt.listen;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port, exclusive: true }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    throw listenError(config, err as NodeJS.ErrnoException);
+  }
+  server.on('error', (err: Error) => log.log('error', 'mqtt: listener error', { error: err.message }));
+
+  const bound = server.address() as AddressInfo;
+  const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  const url = `mqtt://${shownHost}:${bound.port}`;
+  log.log('info', 'mqtt broker listening', { url, devices: config.mqtt.devices.length, allow_anonymous: config.mqtt.allow_anonymous });
+
+  let closed: Promise<void> | null = null;
+  return {
+    url,
+    host: bound.address,
+    port: bound.port,
+    connected: () => broker.connectedClients,
+    stats: () => ({ ...stats }),
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        const socketClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await new Promise<void>((resolve) => broker.close(() => resolve()));
+        await socketClosed;
+      })();
+      return closed;
+    },
+  };
+}
+
+/** Where the setting lives, for messages: the file's name, or the defaults when there is none. */
+function settingAt(config: CollectorConfig, key: string): string {
+  if (config.source === null) return `${key}; no --config given, so the default`;
+  const name = config.source.split(/[\\/]/).pop() ?? config.source;
+  return `${key} in ${name}`;
+}
+
+function listenError(config: CollectorConfig, err: NodeJS.ErrnoException): BrokerListenError {
+  const { host, port } = config.mqtt.listen;
+  const at = settingAt(config, 'mqtt.listen');
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new BrokerListenError(
+        `port ${port} is in use (${at}); another broker such as Mosquitto may hold it: ` +
+          'set mqtt.listen to a free port, or set mqtt.url to use that broker',
+      );
+    case 'EACCES':
+      return new BrokerListenError(`cannot listen on port ${port} (${at}): permission denied; ports below 1024 need privileges, pick another`);
+    case 'EADDRNOTAVAIL':
+      return new BrokerListenError(`cannot listen on ${host}:${port} (${at}): ${host} is not an address of this machine`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new BrokerListenError(`cannot listen on ${host}:${port} (${at}): the host name does not resolve`);
+    default:
+      return new BrokerListenError(`cannot listen on ${host}:${port} (${at}): ${err.message}`);
+  }
+}

@@ -1,0 +1,163 @@
+// `edgewatch-collector run`: the store, ingest, the embedded broker (or a subscriber to mqtt.url)
+// and the HTTP API in one process, until SIGTERM or SIGINT.
+//
+// Shutdown goes from the edge inwards: the MQTT side first (nothing new reaches ingest, and nothing
+// is acknowledged that is not committed), then HTTP, then the store. Every message a device saw
+// acknowledged is in SQLite before the process exits.
+
+import { parseArgs } from 'node:util';
+import { startEmbeddedBroker, type BrokerStats, type EmbeddedBroker } from '../broker/index.js';
+import { CollectorConfigError, defaultCollectorConfig, loadCollectorConfig, type CollectorConfig } from '../config/index.js';
+import { buildApi, listenHttp, type HttpServer } from '../http/index.js';
+import { Ingest } from '../ingest/index.js';
+import { createCollectorLogger, type Level, type Logger } from '../log.js';
+import { CollectorStore } from '../store/index.js';
+import { startSubscriber, type Backoff, type Subscriber } from '../subscriber/index.js';
+
+export interface RunIo {
+  out(s: string): void;
+  err(s: string): void;
+}
+
+export interface StartOptions {
+  log: Logger;
+  /** Subscriber reconnect delays (tests shorten them). */
+  backoff?: Backoff;
+  /** Collector clock for ingest and uptime; Date.now unless a test injects one. */
+  now?: () => number;
+}
+
+/** A collector running in this process: what `run` starts, and what tests and the demo start. */
+export interface RunningCollector {
+  /** The embedded broker's mqtt://host:port, or mqtt.url (without its password) when subscribing. */
+  readonly mqttUrl: string;
+  /** http://host:port, or null when http.listen is null. */
+  readonly httpUrl: string | null;
+  readonly store: CollectorStore;
+  readonly ingest: Ingest;
+  /** Set when the embedded broker runs. */
+  readonly broker: EmbeddedBroker | null;
+  /** Set when subscribing to mqtt.url. */
+  readonly subscriber: Subscriber | null;
+  /** The lines `run` prints, one per endpoint. */
+  readonly endpoints: string[];
+  /** MQTT side, then HTTP, then the store; resolves when all are closed. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export async function startCollector(config: CollectorConfig, opts: StartOptions): Promise<RunningCollector> {
+  const { log } = opts;
+  const store = CollectorStore.open(config.data_dir);
+  const ingest = new Ingest(store, {
+    maxMessageBytes: config.mqtt.max_message_bytes,
+    log,
+    ...(opts.now === undefined ? {} : { now: opts.now }),
+  });
+  let broker: EmbeddedBroker | null = null;
+  let subscriber: Subscriber | null = null;
+  let http: HttpServer | null = null;
+  const closeAll = async (): Promise<void> => {
+    await broker?.close();
+    await subscriber?.close();
+    await http?.close();
+    store.close();
+  };
+  const endpoints: string[] = [];
+  try {
+    if (config.mqtt.url === null) {
+      broker = await startEmbeddedBroker(config, { sink: ingest, log });
+      endpoints.push(`mqtt broker listening on ${broker.url}`);
+    } else {
+      subscriber = startSubscriber(config, { sink: ingest, log, ...(opts.backoff === undefined ? {} : { backoff: opts.backoff }) });
+      endpoints.push(`mqtt subscriber for ${subscriber.url} as ${subscriber.clientId}, topic ${subscriber.topic}`);
+    }
+    if (config.http.listen !== null) {
+      const app = buildApi(store, { log, ...(opts.now === undefined ? {} : { now: opts.now }) });
+      http = await listenHttp(app, config.http.listen, config.source);
+      endpoints.push(`http api on ${http.url}/api/devices`);
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  log.log('info', 'collector started', { data_dir: config.data_dir, mqtt: broker?.url ?? subscriber?.url, http: http?.url ?? null });
+
+  let closed: Promise<void> | null = null;
+  return {
+    mqttUrl: broker?.url ?? (subscriber as Subscriber).url,
+    httpUrl: http?.url ?? null,
+    store,
+    ingest,
+    broker,
+    subscriber,
+    endpoints,
+    close: () => (closed ??= closeAll()),
+  };
+}
+
+const USAGE = 'usage: edgewatch-collector run [--config FILE] [--log-level debug|info|warn|error]';
+
+/**
+ * `run` with the arguments after the command name. Exit codes: 0 after a signal and a clean close,
+ * 2 for a bad command line or configuration, 1 when the collector cannot start (a port taken).
+ */
+export async function runCommand(argv: string[], io: RunIo): Promise<number> {
+  const args = argv[0] === 'run' ? argv.slice(1) : argv;
+  let values: { config?: string | undefined; 'log-level'?: string | undefined };
+  try {
+    values = parseArgs({
+      args,
+      options: { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    io.err(`edgewatch-collector run: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const level = values['log-level'] ?? 'info';
+  if (!isLevel(level)) {
+    io.err(`edgewatch-collector run: --log-level: got ${JSON.stringify(level)}, expected debug, info, warn or error`);
+    return 2;
+  }
+
+  let config: CollectorConfig;
+  try {
+    config = values.config === undefined ? defaultCollectorConfig() : loadCollectorConfig(values.config);
+  } catch (err) {
+    if (err instanceof CollectorConfigError) {
+      io.err(`edgewatch-collector: invalid configuration (${err.code})\n${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const log = createCollectorLogger({ level });
+  let collector: RunningCollector;
+  try {
+    collector = await startCollector(config, { log });
+  } catch (err) {
+    io.err(`edgewatch-collector: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  for (const line of collector.endpoints) io.out(line);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve(sig);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  log.log('info', 'stopping', { signal });
+  await collector.close();
+  const stats: BrokerStats | null = collector.broker?.stats() ?? null;
+  log.log('info', 'collector stopped', stats === null ? {} : { broker: stats });
+  return 0;
+}
+
+function isLevel(v: string): v is Level {
+  return v === 'debug' || v === 'info' || v === 'warn' || v === 'error';
+}

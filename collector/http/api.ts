@@ -1,0 +1,74 @@
+// The collector's HTTP API as a fastify instance, built without listening so tests drive it with
+// `inject`. Routes come in plugins, one per resource, registered in two scopes:
+//
+//   /            open:  healthz (and, later, the static fleet page)
+//   /api         the JSON API: devices now; alerts, models, fleet later
+//
+// Authentication (bearer tokens) belongs to the /api scope as one onRequest hook, so it will cover
+// every API route, old and new, while /healthz stays open for load balancers. Adding a resource is
+// one plugin in API_ROUTES.
+
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { CollectorStore } from '../store/index.js';
+import type { Logger } from '../log.js';
+import { ApiError } from './query.js';
+import { deviceRoutes } from './routes/devices.js';
+import { healthRoutes } from './routes/health.js';
+
+/** What the API reads: the store's query methods, nothing that writes. */
+export type ApiStore = Pick<CollectorStore, 'devices' | 'device' | 'windows'>;
+
+export interface ApiOptions {
+  log: Logger;
+  /** Clock for uptime; Date.now unless a test injects one. */
+  now?: () => number;
+}
+
+/** What every route plugin is given. */
+export interface RouteContext {
+  store: ApiStore;
+  now: () => number;
+  startedAt: number;
+}
+
+/** The resources under /api, each a plugin; the next ones (alerts, models, fleet) join this list. */
+const API_ROUTES: ReadonlyArray<FastifyPluginAsync<RouteContext>> = [deviceRoutes];
+
+export function buildApi(store: ApiStore, opts: ApiOptions): FastifyInstance {
+  const now = opts.now ?? Date.now;
+  const ctx: RouteContext = { store, now, startedAt: now() };
+  const { log } = opts;
+
+  // fastify's own logger stays off: the collector logs JSON lines through its logger, and a
+  // line per request would drown the fleet's events.
+  const app = Fastify({ logger: false, return503OnClosing: true, forceCloseConnections: true });
+
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    if (err instanceof ApiError) {
+      return reply.code(err.statusCode).send({ error: err.error, message: err.message });
+    }
+    const status = err.statusCode ?? 500;
+    if (status < 500) {
+      // fastify's own 4xx (a body that is not JSON, a method not allowed, ...)
+      return reply.code(status).send({ error: err.code ?? 'bad_request', message: err.message });
+    }
+    log.once(`http:${req.routeOptions.url ?? req.url}`, 'error', 'http: a request failed', {
+      method: req.method,
+      url: req.url,
+      error: err.message,
+    });
+    return reply.code(500).send({ error: 'internal', message: 'the request failed; see the collector log' });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?', 1)[0]}` });
+  });
+
+  app.register(healthRoutes, ctx);
+  app.register(
+    async (api) => {
+      for (const routes of API_ROUTES) await api.register(routes, ctx);
+    },
+    { prefix: '/api' },
+  );
+  return app;
+}

@@ -1,0 +1,107 @@
+// The collector's SQLite schema, one migration per `PRAGMA user_version` step. Never edit a
+// released migration: add the next one.
+
+export const MIGRATIONS: string[] = [
+  // 1: devices, the (device, seq) dedupe log, and one table per message kind.
+  `
+  CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    site TEXT NOT NULL,             -- of the newest message (by seq), or of the latest status
+    first_seen INTEGER NOT NULL,    -- collector clock, epoch ms
+    last_seen INTEGER NOT NULL,     -- the last message stored, duplicate or online status
+    agent_version TEXT,             -- from the status topic; null until one arrives
+    online INTEGER,                 -- 1 / 0 from the status topic; null: never heard
+    status_at INTEGER,              -- the status message's own time
+    sync_mode TEXT,                 -- 'continuous' | 'scheduled'
+    sync_cron TEXT,
+    last_seq INTEGER                -- the largest seq stored
+  );
+  CREATE TABLE messages (
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('summary', 'revision', 'alert', 'gap')),
+    sent_at INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,         -- the envelope's size
+    PRIMARY KEY (device, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE summaries (
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('summary', 'revision')),
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    start_ms INTEGER NOT NULL,
+    end_ms INTEGER NOT NULL,
+    closed_at INTEGER NOT NULL,
+    revision INTEGER NOT NULL,      -- 0: as closed; 1, 2, ...: revised by late labels
+    part_index INTEGER NOT NULL,    -- 0 of 1 for a summary sent whole
+    part_of INTEGER NOT NULL,
+    sent_at INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    rejected INTEGER NOT NULL,
+    late INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    latency_p50 REAL,
+    latency_p95 REAL,
+    latency_p99 REAL,
+    confidence_mean REAL,
+    drift_share REAL,
+    drifted TEXT NOT NULL,          -- JSON array of feature names
+    quality REAL,
+    alerts TEXT NOT NULL,           -- JSON array of {name, state, severity}
+    trimmed_examples INTEGER,       -- rejection examples left out to fit; null: nothing trimmed
+    body BLOB NOT NULL,             -- the CBOR body as received (profile and drift report inside)
+    PRIMARY KEY (device, seq)
+  );                                -- a rowid table: bodies of kilobytes make a WITHOUT ROWID tree slow
+  CREATE INDEX summaries_window ON summaries (device, model, start_ms);
+  CREATE TABLE alert_messages (
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    body BLOB NOT NULL,             -- the CBOR body as received
+    PRIMARY KEY (device, seq)
+  );
+  CREATE TABLE alerts (
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,           -- the alert message that carried it
+    idx INTEGER NOT NULL,           -- its position in that message
+    alert_id INTEGER NOT NULL,      -- the agent's alert id
+    rule TEXT NOT NULL,
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    state TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value REAL,                     -- null for NaN
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (device, seq, idx)
+  ) WITHOUT ROWID;
+  CREATE INDEX alerts_rule ON alerts (rule, state);
+  CREATE TABLE gaps (
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    from_seq INTEGER NOT NULL,
+    to_seq INTEGER NOT NULL,
+    messages INTEGER NOT NULL,
+    records INTEGER NOT NULL,
+    windows_from INTEGER,
+    windows_to INTEGER,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (device, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE rejections (
+    device TEXT NOT NULL,           -- '' when the message named no device that could be read
+    reason TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    last_detail TEXT NOT NULL,
+    last_at INTEGER NOT NULL,
+    PRIMARY KEY (device, reason)
+  ) WITHOUT ROWID;
+  CREATE TABLE counters (
+    name TEXT PRIMARY KEY,          -- 'duplicates'
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];

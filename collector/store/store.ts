@@ -1,0 +1,277 @@
+// The collector's one SQLite file (WAL). Each message is stored in one transaction - device upsert,
+// the (device, seq) dedupe row, then the kind's rows - so a message is either wholly there or not
+// at all, and what is there was acknowledged at most once.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { AlertBody, GapBody, StatusMessage, WindowBody } from '../../agent/wire/index.js';
+import { StoreQueries } from './queries.js';
+import { MIGRATIONS } from './schema.js';
+import type { CollectorStatus, DeviceDetail, DeviceRow, IncomingMessage, RejectionRow, SummaryBody, WindowQuery, WindowRow } from './types.js';
+
+export const DB_FILE = 'collector.db';
+/** How long a writer waits for another process's lock (an import next to a running collector). */
+const BUSY_TIMEOUT_MS = 5_000;
+/** Refusal details are kept for a look, not as evidence: a bad topic can be long. */
+export const DETAIL_CAP = 500;
+
+export type WriteOutcome = 'stored' | 'duplicate';
+
+export class CollectorStore {
+  private readonly q: StoreQueries;
+  private readonly upsertDevice: Database.Statement;
+  private readonly insertMessage: Database.Statement;
+  private readonly countDuplicate: Database.Statement;
+  private readonly insertSummary: Database.Statement;
+  private readonly insertAlertMessage: Database.Statement;
+  private readonly insertAlert: Database.Statement;
+  private readonly insertGap: Database.Statement;
+  private readonly upsertRejection: Database.Statement;
+  private readonly upsertStatus: Database.Statement;
+  private readonly messageTx: (m: IncomingMessage) => WriteOutcome;
+  private readonly duplicateTx: (device: string, site: string, seq: number, at: number) => void;
+  private readonly statusTx: (s: StatusMessage, at: number) => void;
+
+  private constructor(
+    readonly db: Database.Database,
+    readonly file: string,
+  ) {
+    this.q = new StoreQueries(db);
+    // The site follows the newest seq, so an old bundle imported late does not move a device back.
+    this.upsertDevice = db.prepare(`
+      INSERT INTO devices (id, site, first_seen, last_seen, last_seq) VALUES (@device, @site, @at, @at, @seq)
+      ON CONFLICT (id) DO UPDATE SET
+        site = CASE WHEN excluded.last_seq >= COALESCE(devices.last_seq, 0) THEN excluded.site ELSE devices.site END,
+        last_seen = MAX(devices.last_seen, excluded.last_seen),
+        last_seq = MAX(COALESCE(devices.last_seq, 0), excluded.last_seq)`);
+    this.insertMessage = db.prepare(`
+      INSERT INTO messages (device, seq, kind, sent_at, received_at, bytes) VALUES (@device, @seq, @kind, @sent_at, @received_at, @bytes)
+      ON CONFLICT DO NOTHING`);
+    this.countDuplicate = db.prepare(`
+      INSERT INTO counters (name, value) VALUES ('duplicates', 1) ON CONFLICT (name) DO UPDATE SET value = value + 1`);
+    this.insertSummary = db.prepare(`
+      INSERT INTO summaries (device, seq, kind, model, model_version, start_ms, end_ms, closed_at, revision, part_index, part_of,
+        sent_at, received_at, count, rejected, late, errors, latency_p50, latency_p95, latency_p99, confidence_mean, drift_share,
+        drifted, quality, alerts, trimmed_examples, body)
+      VALUES (@device, @seq, @kind, @model, @model_version, @start_ms, @end_ms, @closed_at, @revision, @part_index, @part_of,
+        @sent_at, @received_at, @count, @rejected, @late, @errors, @latency_p50, @latency_p95, @latency_p99, @confidence_mean,
+        @drift_share, @drifted, @quality, @alerts, @trimmed_examples, @body)`);
+    this.insertAlertMessage = db.prepare('INSERT INTO alert_messages (device, seq, received_at, body) VALUES (?, ?, ?, ?)');
+    this.insertAlert = db.prepare(`
+      INSERT INTO alerts (device, seq, idx, alert_id, rule, model, model_version, state, severity, metric, value, updated_at)
+      VALUES (@device, @seq, @idx, @alert_id, @rule, @model, @model_version, @state, @severity, @metric, @value, @updated_at)`);
+    this.insertGap = db.prepare(`
+      INSERT INTO gaps (device, seq, from_seq, to_seq, messages, records, windows_from, windows_to, received_at)
+      VALUES (@device, @seq, @from_seq, @to_seq, @messages, @records, @windows_from, @windows_to, @received_at)`);
+    this.upsertRejection = db.prepare(`
+      INSERT INTO rejections (device, reason, count, last_detail, last_at) VALUES (@device, @reason, 1, @detail, @at)
+      ON CONFLICT (device, reason) DO UPDATE SET count = count + 1, last_detail = excluded.last_detail, last_at = excluded.last_at`);
+    // Statuses apply in arrival order: the broker keeps one topic's messages in order, and an
+    // agent's last will carries the time it connected, older than the online message it follows.
+    this.upsertStatus = db.prepare(`
+      INSERT INTO devices (id, site, first_seen, last_seen, agent_version, online, status_at, sync_mode, sync_cron, last_seq)
+      VALUES (@device, @site, @now, @now, @agent_version, @online, @at, @sync_mode, @sync_cron, NULL)
+      ON CONFLICT (id) DO UPDATE SET
+        site = excluded.site, agent_version = excluded.agent_version, online = excluded.online, status_at = excluded.status_at,
+        sync_mode = excluded.sync_mode, sync_cron = excluded.sync_cron,
+        last_seen = CASE WHEN excluded.online = 1 THEN MAX(devices.last_seen, excluded.last_seen) ELSE devices.last_seen END`);
+    this.messageTx = db.transaction((m: IncomingMessage) => this.writeMessage(m));
+    this.duplicateTx = db.transaction((device: string, site: string, seq: number, at: number) => {
+      this.upsertDevice.run({ device, site, at, seq });
+      this.countDuplicate.run();
+    });
+    this.statusTx = db.transaction((s: StatusMessage, at: number) => {
+      this.upsertStatus.run({
+        device: s.device,
+        site: s.site,
+        now: at,
+        agent_version: s.agent_version,
+        online: s.state === 'online' ? 1 : 0,
+        at: s.at,
+        sync_mode: s.sync.mode,
+        sync_cron: s.sync.cron,
+      });
+    });
+  }
+
+  /** Opens (creating and migrating) data_dir/collector.db. */
+  static open(dataDir: string): CollectorStore {
+    fs.mkdirSync(dataDir, { recursive: true });
+    const file = path.join(dataDir, DB_FILE);
+    const db = new Database(file);
+    try {
+      db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode: a crash of the collector process loses nothing committed; a power cut of
+      // its host may lose the last commits (acknowledged ones too). FULL closes that at one fsync
+      // per transaction, which is why batching (fromMqttBatch) matters if it is ever turned on.
+      db.pragma('synchronous = NORMAL');
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      migrate(db);
+      return new CollectorStore(db, file);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // ---- writes (ingest) ----
+
+  /** Runs `fn` in one transaction; the commit* calls inside it become savepoints of it. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /** Stores one checked message, or counts it as a duplicate of the one stored under its seq. */
+  commitMessage(m: IncomingMessage): WriteOutcome {
+    return this.messageTx(m);
+  }
+
+  /** A message whose (device, seq) is stored: the device was seen, the copy is counted. */
+  commitDuplicate(device: string, site: string, seq: number, at: number): void {
+    this.duplicateTx(device, site, seq, at);
+  }
+
+  commitRefusal(device: string, reason: string, detail: string, at: number): void {
+    this.upsertRejection.run({ device, reason, detail: detail.slice(0, DETAIL_CAP), at });
+  }
+
+  commitStatus(s: StatusMessage, at: number): void {
+    this.statusTx(s, at);
+  }
+
+  private writeMessage(m: IncomingMessage): WriteOutcome {
+    const { device, seq, received_at } = m;
+    this.upsertDevice.run({ device, site: m.site, at: received_at, seq });
+    const inserted = this.insertMessage.run({ device, seq, kind: m.body.kind, sent_at: m.sent_at, received_at, bytes: m.bytes });
+    if (inserted.changes === 0) {
+      this.countDuplicate.run();
+      return 'duplicate';
+    }
+    switch (m.body.kind) {
+      case 'summary':
+      case 'revision':
+        this.writeSummary(m, m.body.kind, m.body.body);
+        break;
+      case 'alert':
+        this.writeAlerts(m, m.body.body);
+        break;
+      case 'gap':
+        this.writeGap(m, m.body.body);
+        break;
+    }
+    return 'stored';
+  }
+
+  private writeSummary(m: IncomingMessage, kind: 'summary' | 'revision', b: WindowBody): void {
+    const s = b.stats;
+    this.insertSummary.run({
+      device: m.device,
+      seq: m.seq,
+      kind,
+      model: b.model,
+      model_version: b.model_version,
+      start_ms: b.start,
+      end_ms: b.end,
+      closed_at: b.closed_at,
+      revision: b.revision,
+      part_index: b.part?.index ?? 0,
+      part_of: b.part?.of ?? 1,
+      sent_at: m.sent_at,
+      received_at: m.received_at,
+      count: s.count,
+      rejected: s.rejected,
+      late: s.late,
+      errors: s.errors,
+      latency_p50: s.latency_p50,
+      latency_p95: s.latency_p95,
+      latency_p99: s.latency_p99,
+      confidence_mean: s.confidence_mean,
+      drift_share: s.drift_share,
+      drifted: JSON.stringify(s.drifted),
+      quality: s.quality,
+      alerts: JSON.stringify(b.alerts.map((a) => ({ name: a.rule, state: a.state, severity: a.severity }))),
+      trimmed_examples: b.trimmed?.examples ?? null,
+      body: m.raw,
+    });
+  }
+
+  private writeAlerts(m: IncomingMessage, b: AlertBody): void {
+    this.insertAlertMessage.run(m.device, m.seq, m.received_at, m.raw);
+    b.alerts.forEach((a, idx) => {
+      this.insertAlert.run({
+        device: m.device,
+        seq: m.seq,
+        idx,
+        alert_id: a.id,
+        rule: a.rule,
+        model: a.model,
+        model_version: a.model_version,
+        state: a.state,
+        severity: a.severity,
+        metric: a.metric,
+        // SQLite has no NaN or infinity to keep; the raw body has the exact value.
+        value: Number.isFinite(a.value) ? a.value : null,
+        updated_at: a.updated_at,
+      });
+    });
+  }
+
+  private writeGap(m: IncomingMessage, g: GapBody): void {
+    this.insertGap.run({
+      device: m.device,
+      seq: m.seq,
+      from_seq: g.from_seq,
+      to_seq: g.to_seq,
+      messages: g.messages,
+      records: g.records,
+      windows_from: g.windows_from,
+      windows_to: g.windows_to,
+      received_at: m.received_at,
+    });
+  }
+
+  // ---- queries (HTTP API, command line) ----
+
+  devices(): DeviceRow[] {
+    return this.q.devices();
+  }
+
+  device(id: string): DeviceDetail | null {
+    return this.q.device(id);
+  }
+
+  /** Each window's newest revision, ordered by start; see WindowQuery for the range and limit. */
+  windows(device: string, q: WindowQuery = {}): WindowRow[] {
+    return this.q.windows(device, q);
+  }
+
+  status(): CollectorStatus {
+    return this.q.status();
+  }
+
+  rejections(): RejectionRow[] {
+    return this.q.rejections();
+  }
+
+  /** Raw bodies of the newest revision of each window of `model` starting in [from, to), every part. */
+  summaryBodies(device: string, model: string, from: number, to: number): SummaryBody[] {
+    return this.q.summaryBodies(device, model, from, to);
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new Error(`collector.db has schema version ${version}; this build knows up to ${MIGRATIONS.length} (a newer collector wrote it)`);
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] ?? '');
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

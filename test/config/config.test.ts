@@ -239,7 +239,7 @@ describe('unknown keys', () => {
 
   it('list the valid keys when none is close', () => {
     expect(problems(`${MODEL}telemetry: on\n`)).toEqual([
-      'telemetry: unknown key; expected one of device, data_dir, ingest, retention, system, metrics, models, alerts, builtin_alerts',
+      'telemetry: unknown key; expected one of device, data_dir, ingest, retention, system, metrics, models, alerts, builtin_alerts, sync',
     ]);
   });
 });
@@ -533,7 +533,7 @@ describe('reading files', () => {
 
   it('accepts an empty file only to say models are required', () => {
     expect(problems('')).toEqual(['models: required; expected a non-empty list of models (each with at least name, task and logs)']);
-    expect(problems('- 1\n')).toEqual([': got a list, expected a mapping with keys device, data_dir, ingest, retention, system, metrics, models, alerts, builtin_alerts']);
+    expect(problems('- 1\n')).toEqual([': got a list, expected a mapping with keys device, data_dir, ingest, retention, system, metrics, models, alerts, builtin_alerts, sync']);
   });
 });
 

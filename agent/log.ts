@@ -38,7 +38,7 @@ export function createLogger(opts: { level?: Level; write?: (line: string) => vo
   const log = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     countFault(level, fields);
     if (ORDER[level] < min) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
+    write(JSON.stringify({ time: isoTime(Date.now()), level, msg, ...fields }));
   };
   return {
     log,
@@ -55,3 +55,17 @@ export function createLogger(opts: { level?: Level; write?: (line: string) => vo
 }
 
 export const silentLogger: Logger = createLogger({ write: () => {} });
+
+/**
+ * RFC 3339 UTC time with milliseconds, as Date#toISOString writes it. Built from the getUTC*
+ * parts because Node 20's toISOString loads ICU's time-zone data on first use: about 1 MB of RSS
+ * for the lifetime of an agent that otherwise never needs it (docs/footprint.md).
+ */
+export function isoTime(ms: number): string {
+  const d = new Date(ms);
+  const year = d.getUTCFullYear();
+  if (year < 0 || year > 9999) return d.toISOString();
+  const p2 = (n: number) => (n < 10 ? '0' : '') + n;
+  const msPart = d.getUTCMilliseconds();
+  return `${String(year).padStart(4, '0')}-${p2(d.getUTCMonth() + 1)}-${p2(d.getUTCDate())}T${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}.${String(msPart).padStart(3, '0')}Z`;
+}

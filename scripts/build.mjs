@@ -1,5 +1,6 @@
-// Bundles the agent into dist/edgewatch-agent.js (CommonJS, one file; better-sqlite3 stays external
-// because it is a native addon). Run by `npm run build` and by `npm install` (prepare).
+// Bundles the agent into dist/edgewatch-agent.js (CommonJS, one file; better-sqlite3, a native addon,
+// and mqtt, loaded only to sync over MQTT, stay in node_modules). Run by `npm run build` and by
+// `npm install` (prepare).
 import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,20 +23,43 @@ await esbuild.build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  external: ['better-sqlite3'],
+  // better-sqlite3 is a native addon. mqtt (with ws, socks, ip-address, ...: ~1.1 MB of source) is
+  // only loaded by `sync.mode: mqtt` through `await import('mqtt')`; bundled, V8 would hold its
+  // source in every agent's heap whether or not it syncs (docs/footprint.md). Both resolve from
+  // node_modules beside dist/, where `npm install` puts them.
+  external: ['better-sqlite3', 'mqtt'],
   // V8 grows its young generation to 32 MiB under a full-speed ingest; 2 MiB semi-spaces keep the
   // agent's peak RSS under 100 MB at no measurable throughput cost (scripts/bench/ingest.ts).
   // Memory on a small device (docs/footprint.md): young generation 2 MB, two malloc arenas instead
   // of one per thread, one V8 platform worker, V8 heuristics that favour size (same ingest speed).
-  banner: { js: '#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --v8-pool-size=1 --optimize-for-size' },
+  // glibc's malloc raises its mmap threshold (and its trim threshold with it, up to 64 MiB) each time
+  // a large block such as a 1 MiB read buffer is freed; from then on such blocks come from the heap
+  // and what is freed stays resident. Pinned at 128 KiB: -1.3 MB steady RSS (docs/footprint.md).
+  // Linux reads at most 255 bytes of this line: keep it short.
+  banner: {
+    js: '#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072 node --max-semi-space-size=2 --v8-pool-size=1 --optimize-for-size',
+  },
   define: {
     __EW_VERSION__: JSON.stringify(`${pkg.version} (${commit})`),
+    // cbor-x probes for its native extractor with child_process at load; from the bundle the probe
+    // can never succeed (docs/footprint.md), so it is turned off at build time.
+    'process.env.CBOR_NATIVE_ACCELERATION_DISABLED': '"true"',
     'import.meta.url': '__ew_import_meta_url',
   },
   inject: [path.join(root, 'scripts/import-meta-url.js')],
   sourcemap: 'linked',
   logLevel: 'warning',
 });
-fs.chmodSync(path.join(root, 'dist/edgewatch-agent.js'), 0o755);
+const bundle = path.join(root, 'dist/edgewatch-agent.js');
+// V8 keeps a script's source for as long as its functions live, one byte a character only while
+// every character is Latin-1; a single other one (say a dash in a dependency's comment, which esbuild
+// passes through) makes the whole bundle two bytes a character: +1 MB of heap per MB of bundle.
+const source = fs.readFileSync(bundle, 'utf8');
+const wide = /[^\u0000-\u00ff]/.exec(source);
+if (wide) {
+  const line = source.slice(0, wide.index).split('\n').length;
+  throw new Error(`dist/edgewatch-agent.js:${line}: non-Latin-1 character U+${wide[0].codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}; V8 would hold the whole bundle as UTF-16 (twice the memory). Keep it out of the bundle (external) or escape it.`);
+}
+fs.chmodSync(bundle, 0o755);
 // The repository is ESM ("type": "module"); the bundles in dist/ are CommonJS.
 fs.writeFileSync(path.join(root, 'dist/package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');

@@ -1,6 +1,6 @@
 // The `sync:` section: how summaries leave the device (docs/sync.md). Continuous MQTT, MQTT on a
 // cron schedule, or manual (no link: summaries wait in the outbox for `edgewatch-agent export`).
-import { validateDetailed } from 'node-cron';
+import { createRequire } from 'node:module';
 import { bool, fsPath, measure, object, oneOf, optional, str, withDefault } from './checkers.js';
 import { SECOND_MS } from './errors.js';
 import type { SyncConfig } from './types.js';
@@ -16,7 +16,12 @@ const brokerUrl = str('a broker URL such as "mqtt://collector.example:1883" or "
   }
 });
 
-const cron = str('a cron expression of 5 fields (or 6 with seconds first), such as "0 */6 * * *"', (s) => validateDetailed(s).valid);
+// node-cron is loaded only to check a cron expression: it pulls in crypto and child_process, which an
+// agent that syncs continuously or not at all never needs (docs/footprint.md).
+const cron = str('a cron expression of 5 fields (or 6 with seconds first), such as "0 */6 * * *"', (s) => {
+  const { validate } = createRequire(import.meta.url)('node-cron') as typeof import('node-cron');
+  return validate(s);
+});
 
 export const syncSection = object(
   {

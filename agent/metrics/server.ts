@@ -2,7 +2,7 @@
 // One render is synchronous and small (see docs/metrics.md for its cost), so a scrape never holds
 // the event loop long enough to delay ingest. Listen failures surface at start as
 // EW_ERR_METRICS_LISTEN; a render that throws answers 500 and is logged once and counted.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -76,6 +76,9 @@ export async function startMetricsServer(
     res.end(req.method === 'HEAD' ? undefined : body);
   };
 
+  // node:http is loaded here, not at startup: the config imports parseListen from this module, and
+  // an agent without a metrics endpoint should not carry the HTTP stack (docs/footprint.md).
+  const { createServer } = await import('node:http');
   const server = createServer(handle);
   // A scraper that stalls must not hold a socket for long on a small device.
   server.headersTimeout = 5_000;

@@ -3,7 +3,7 @@
 // full, the oldest messages go and one gap message, with a new seq, says which seqs, which windows
 // and how many records were lost, so the loss is visible at the collector.
 import type Database from 'better-sqlite3';
-import { decodeCbor, encodeBody, type GapBody, type MessageKind } from '../wire/index.js';
+import { decodeCbor, encodeBody, type GapBody, type MessageKind } from '../wire/envelope.js';
 
 /** What a commit puts in the outbox; the seq is given when it is stored. */
 export interface OutboxEntry {

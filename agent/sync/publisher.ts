@@ -9,7 +9,7 @@ import type { AgentConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { OutboxStore } from '../store/outbox.js';
 import { VERSION } from '../version.js';
-import { encodeEnvelope, encodeStatus, topicFor, WIRE_VERSION, type StatusMessage } from '../wire/index.js';
+import { encodeEnvelope, encodeStatus, topicFor, WIRE_VERSION, type StatusMessage } from '../wire/envelope.js';
 
 /** Messages published and not yet acknowledged, at most: enough to fill a slow link, bounded memory. */
 const MAX_IN_FLIGHT = 64;

@@ -6,7 +6,7 @@ import type { Alert } from '../alerts/engine.js';
 import type { DriftReport } from '../drift/index.js';
 import { WindowProfile } from '../profile/index.js';
 import type { OutboxEntry } from '../store/outbox.js';
-import { encodeBody, type WindowBody, type WindowStats } from '../wire/index.js';
+import { encodeBody, type WindowBody, type WindowStats } from '../wire/envelope.js';
 
 /** Room left in a message for the envelope around the body (ids, seq, kind, times, CBOR heads). */
 export const ENVELOPE_ROOM = 512;

@@ -8,12 +8,25 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** A second listener with TLS: the broker's certificate and key, the CA that client certificates must chain to. */
+export interface TlsListener {
+  cert: string;
+  key: string;
+  ca: string;
+  /** Refuse clients without a certificate from `ca`. */
+  requireCertificate: boolean;
+}
+
 export class Mosquitto {
   private proc: ChildProcess | null = null;
   port = 0;
+  tlsPort = 0;
   private log: string[] = [];
 
-  constructor(private readonly dir: string) {
+  constructor(
+    private readonly dir: string,
+    private readonly tls: TlsListener | null = null,
+  ) {
     fs.mkdirSync(dir, { recursive: true });
   }
 
@@ -23,9 +36,19 @@ export class Mosquitto {
 
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freePort();
+    if (this.tls !== null && this.tlsPort === 0) this.tlsPort = await freePort();
     const conf = path.join(this.dir, 'mosquitto.conf');
+    const tls = this.tls;
     fs.writeFileSync(conf, [
+      'per_listener_settings false',
       `listener ${this.port} 127.0.0.1`,
+      ...(tls === null ? [] : [
+        `listener ${this.tlsPort} 127.0.0.1`,
+        `certfile ${tls.cert}`,
+        `keyfile ${tls.key}`,
+        `cafile ${tls.ca}`,
+        `require_certificate ${tls.requireCertificate}`,
+      ]),
       'allow_anonymous true',
       'persistence true',
       `persistence_location ${this.dir}/`,
@@ -43,6 +66,7 @@ export class Mosquitto {
     this.proc = proc;
     const spawned = new Promise<never>((_, reject) => proc.once('error', (err) => reject(new Error(`cannot start mosquitto (${bin}): ${err.message}; install it with apt-get install -y mosquitto`))));
     await Promise.race([waitForPort(this.port, 10_000), spawned]);
+    if (this.tls !== null) await Promise.race([waitForPort(this.tlsPort, 10_000), spawned]);
   }
 
   /** Stops it as an operator would (SIGTERM: it writes its persistence file first). */

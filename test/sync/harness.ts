@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import { Agent } from '../../agent/runtime/index.js';
+import { createLogger } from '../../agent/log.js';
 import { runUntilStopped } from '../../agent/runtime/run.js';
 import type { AgentConfig } from '../../agent/config/types.js';
 import { AgentStore } from '../../agent/store/index.js';
@@ -69,8 +70,10 @@ export class InProcessAgent {
 
   constructor(readonly config: AgentConfig) {}
 
-  start(): void {
-    this.agent = Agent.open(this.config, { syncBackoff: { firstMs: 100, capMs: 500 } });
+  /** `logLines`: where the agent's log lines go (JSON), for tests that read them. */
+  start(logLines?: string[]): void {
+    const log = logLines === undefined ? undefined : createLogger({ level: 'debug', write: (l) => logLines.push(l) });
+    this.agent = Agent.open(this.config, { syncBackoff: { firstMs: 100, capMs: 500 }, ...(log ? { log } : {}) });
     this.stop = new AbortController();
     this.running = runUntilStopped(this.agent, { signal: this.stop.signal });
   }

@@ -27,7 +27,7 @@ export function exportBundle(config: AgentConfig, out: string, opts: { markSent:
     const { device } = config;
     const messages = waiting.map((m) => ({
       seq: m.seq,
-      bytes: encodeEnvelope({ v: WIRE_VERSION, device: device.id, site: device.site, seq: m.seq, kind: m.kind, sent_at: now, body: m.body }),
+      bytes: encodeEnvelope({ v: WIRE_VERSION, device: device.id, site: device.site, seq: m.seq, kind: m.kind, sent_at: now, body: m.body, ...(m.enc === null ? {} : { enc: m.enc }) }),
     }));
     const bundle = writeBundle({ device: device.id, site: device.site, createdAt: now, messages, hmacKey: config.sync.hmac_key });
     writeDurably(out, bundle);

@@ -3,12 +3,14 @@
 // full, the oldest messages go and one gap message, with a new seq, says which seqs, which windows
 // and how many records were lost, so the loss is visible at the collector.
 import type Database from 'better-sqlite3';
-import { decodeCbor, encodeBody, type GapBody, type MessageKind } from '../wire/envelope.js';
+import { decodeCbor, encodeBody, unpackBody, type BodyEncoding, type GapBody, type MessageKind } from '../wire/envelope.js';
 
 /** What a commit puts in the outbox; the seq is given when it is stored. */
 export interface OutboxEntry {
   kind: MessageKind;
+  /** As it will travel: CBOR, deflated when `enc` says so (agent/wire packBody). */
   body: Uint8Array;
+  enc: BodyEncoding | null;
   /** Records counted in the window (summaries and revisions; 0 otherwise). */
   records: number;
   windowStart: number | null;
@@ -20,6 +22,7 @@ export interface OutboxMessage {
   kind: MessageKind;
   createdAt: number;
   body: Uint8Array;
+  enc: BodyEncoding | null;
 }
 
 export interface OutboxStats {
@@ -43,6 +46,7 @@ interface Row {
   kind: MessageKind;
   created_at: number;
   body: Buffer;
+  enc: BodyEncoding | null;
   bytes: number;
   records: number;
   window_start: number | null;
@@ -76,12 +80,12 @@ export class OutboxStore {
 
   constructor(private readonly db: Database.Database) {
     this.insert = db.prepare(
-      `INSERT INTO outbox (seq, kind, created_at, body, bytes, records, window_start, window_end)
-       VALUES (@seq, @kind, @createdAt, @body, @bytes, @records, @windowStart, @windowEnd)`,
+      `INSERT INTO outbox (seq, kind, created_at, body, enc, bytes, records, window_start, window_end)
+       VALUES (@seq, @kind, @createdAt, @body, @enc, @bytes, @records, @windowStart, @windowEnd)`,
     );
     this.oldest = db.prepare(`SELECT * FROM outbox ORDER BY seq LIMIT ?`);
     this.deleteOne = db.prepare(`DELETE FROM outbox WHERE seq = ?`);
-    this.after = db.prepare(`SELECT seq, kind, created_at, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`);
+    this.after = db.prepare(`SELECT seq, kind, created_at, body, enc FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`);
     this.state = db.prepare(`SELECT * FROM outbox_state WHERE id = 1`);
     this.sizeOf = db.prepare(`SELECT bytes FROM outbox WHERE seq = ?`);
     this.gapsWaiting = db.prepare(`SELECT * FROM outbox WHERE kind = 'gap'`);
@@ -101,7 +105,7 @@ export class OutboxStore {
     if (entries.length === 0 && !counts.trimmedExamples && !counts.splitSummaries) return;
     const st = this.state.get() as StateRow;
     for (const e of entries) {
-      this.insert.run({ seq: st.next_seq, kind: e.kind, createdAt: now, body: e.body, bytes: e.body.length, records: e.records, windowStart: e.windowStart, windowEnd: e.windowEnd });
+      this.insert.run({ seq: st.next_seq, kind: e.kind, createdAt: now, body: e.body, enc: e.enc, bytes: e.body.length, records: e.records, windowStart: e.windowStart, windowEnd: e.windowEnd });
       st.next_seq++;
       st.messages++;
       st.bytes += e.body.length;
@@ -123,7 +127,7 @@ export class OutboxStore {
         if (st.bytes <= target) break outer;
         if (r.kind === 'gap') {
           // An earlier gap folds into this one: its range and counts carry over.
-          const g = decodeGap(r.body);
+          const g = decodeGap(r);
           gap.from = Math.min(gap.from, g.from_seq);
           gap.to = Math.max(gap.to, g.to_seq);
           gap.messages += g.messages;
@@ -149,7 +153,7 @@ export class OutboxStore {
     // One gap waits at a time: an earlier one not yet sent folds into this one (its seq, which held
     // no records, is not counted as lost), so weeks offline leave one gap, not one per window.
     for (const r of this.gapsWaiting.all() as Row[]) {
-      const g = decodeGap(r.body);
+      const g = decodeGap(r);
       gap.from = Math.min(gap.from, g.from_seq);
       gap.to = Math.max(gap.to, g.to_seq);
       gap.messages += g.messages;
@@ -170,7 +174,7 @@ export class OutboxStore {
       reason: 'outbox_full',
     };
     const bytes = encodeBody({ kind: 'gap', body });
-    this.insert.run({ seq: st.next_seq, kind: 'gap', createdAt: now, body: bytes, bytes: bytes.length, records: 0, windowStart: null, windowEnd: null });
+    this.insert.run({ seq: st.next_seq, kind: 'gap', createdAt: now, body: bytes, enc: null, bytes: bytes.length, records: 0, windowStart: null, windowEnd: null });
     st.next_seq++;
     st.gaps++;
     st.messages++;
@@ -179,7 +183,7 @@ export class OutboxStore {
 
   /** Up to `limit` messages with seq above `afterSeq`, oldest first. */
   next(afterSeq: number, limit: number): OutboxMessage[] {
-    return (this.after.all(afterSeq, limit) as Row[]).map((r) => ({ seq: r.seq, kind: r.kind, createdAt: r.created_at, body: r.body }));
+    return (this.after.all(afterSeq, limit) as Row[]).map((r) => ({ seq: r.seq, kind: r.kind, createdAt: r.created_at, body: r.body, enc: r.enc }));
   }
 
   /** Removes delivered messages (acknowledged, or written to a bundle and marked sent). */
@@ -236,7 +240,9 @@ export class OutboxStore {
   }
 }
 
-function decodeGap(bytes: Uint8Array): GapBody {
-  // Our own gap rows: written by evict() above, so their shape is known.
-  return decodeCbor(bytes) as GapBody;
+function decodeGap(r: Row): GapBody {
+  // Our own gap rows: written by evict() above (plain CBOR), so their shape is known.
+  const plain = unpackBody({ body: r.body, ...(r.enc === null ? {} : { enc: r.enc }) });
+  if (!plain.ok) throw new Error(`outbox gap ${r.seq}: ${plain.detail}`);
+  return decodeCbor(plain.value) as GapBody;
 }

@@ -137,6 +137,7 @@ export const MIGRATIONS: string[] = [
     kind TEXT NOT NULL CHECK (kind IN ('summary', 'alert', 'gap', 'revision')),
     created_at INTEGER NOT NULL,
     body BLOB NOT NULL,            -- the kind's body, CBOR (agent/wire); the envelope is added when sent
+    enc TEXT,                      -- 'deflate': body is deflated CBOR; NULL: plain CBOR
     bytes INTEGER NOT NULL,
     records INTEGER NOT NULL,      -- records counted in the window (summaries), for a gap's count
     window_start INTEGER,

@@ -267,7 +267,7 @@ export class Publisher {
     const { device, sync } = this.opts.config;
     for (const m of batch) {
       this.cursor = m.seq;
-      const bytes = encodeEnvelope({ v: WIRE_VERSION, device: device.id, site: device.site, seq: m.seq, kind: m.kind, sent_at: this.now(), body: m.body });
+      const bytes = encodeEnvelope({ v: WIRE_VERSION, device: device.id, site: device.site, seq: m.seq, kind: m.kind, sent_at: this.now(), body: m.body, ...(m.enc === null ? {} : { enc: m.enc }) });
       if (bytes.length > sync.max_message_bytes) {
         // Bodies are cut to fit when they are made (agent/sync/summary.ts); this is the last guard.
         this.opts.log.once(`sync:oversized`, 'error', 'message over sync.max_message_bytes not sent', { code: 'EW_ERR_SYNC', seq: m.seq, bytes: bytes.length });

@@ -6,7 +6,7 @@ import type { Alert } from '../alerts/engine.js';
 import type { DriftReport } from '../drift/index.js';
 import { WindowProfile } from '../profile/index.js';
 import type { OutboxEntry } from '../store/outbox.js';
-import { encodeBody, type WindowBody, type WindowStats } from '../wire/envelope.js';
+import { encodeBody, packBody, type WindowBody, type WindowStats } from '../wire/envelope.js';
 
 /** Room left in a message for the envelope around the body (ids, seq, kind, times, CBOR heads). */
 export const ENVELOPE_ROOM = 512;
@@ -65,9 +65,10 @@ export function windowMessages(kind: 'summary' | 'revision', w: ClosedWindow, al
     stats: statsOf(p, w.drift),
     alerts: alerts.filter((a) => a.model === p.model && a.state !== 'resolved').map((a) => ({ ...a })),
   };
+  // Sizes are of the body as it travels: deflated (summaries shrink to about 55-60%).
   const entry = (body: WindowBody): OutboxEntry => ({
     kind,
-    body: encodeBody({ kind, body }),
+    ...packBody(encodeBody({ kind, body })),
     records: body.part === undefined || body.part.index === 0 ? p.count : 0,
     windowStart: p.start,
     windowEnd: p.end,
@@ -78,7 +79,7 @@ export function windowMessages(kind: 'summary' | 'revision', w: ClosedWindow, al
   // Examples are the first to go: the counts per reason stay.
   const lean = p.clone();
   const trimmedExamples = lean.dropExamples();
-  const trimmed = { examples: trimmedExamples, features: undefined as string[] | undefined };
+  const trimmed: NonNullable<WindowBody['trimmed']> = { examples: trimmedExamples };
   const one = entry({ ...base, profile: lean.encode(), drift: w.driftJson, part: undefined, trimmed });
   if (one.body.length <= limit) return { entries: [one], trimmedExamples, split: false };
 
@@ -141,5 +142,5 @@ function groupNames(names: readonly string[], n: number): string[][] {
 
 /** One message with the alerts whose state changed in a commit. */
 export function alertMessage(changed: readonly Alert[]): OutboxEntry {
-  return { kind: 'alert', body: encodeBody({ kind: 'alert', body: { alerts: changed.map((a) => ({ ...a })) } }), records: 0, windowStart: null, windowEnd: null };
+  return { kind: 'alert', ...packBody(encodeBody({ kind: 'alert', body: { alerts: changed.map((a) => ({ ...a })) } })), records: 0, windowStart: null, windowEnd: null };
 }

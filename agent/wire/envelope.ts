@@ -8,6 +8,7 @@
 // Versioning: `v` is the envelope and body format. A reader refuses any `v` it does not know; a new
 // optional field does not change `v`, a field removed, renamed or changed in meaning does.
 
+import zlib from 'node:zlib';
 import { Decoder, Encoder } from 'cbor-x';
 import {
   array,
@@ -42,8 +43,33 @@ export interface Envelope {
   kind: MessageKind;
   /** Epoch ms when this copy was sent (published or written to a bundle). */
   sent_at: number;
-  /** The kind's body, CBOR-encoded. */
+  /** The kind's body, CBOR-encoded, then compressed when `enc` says so. */
   body: Uint8Array;
+  /** `deflate`: `body` is raw DEFLATE (RFC 1951) of the CBOR; absent: plain CBOR. */
+  enc?: BodyEncoding;
+}
+
+export type BodyEncoding = 'deflate';
+
+/** What an inflated body may grow to: far above any summary, far below what would hurt a collector. */
+export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+/** Deflates a body when that makes it smaller (anything but the smallest alert or gap bodies). */
+export function packBody(cbor: Uint8Array): { body: Uint8Array; enc: BodyEncoding | null } {
+  if (cbor.length < 256) return { body: cbor, enc: null };
+  const z = zlib.deflateRawSync(cbor, { level: 6 });
+  return z.length < cbor.length ? { body: new Uint8Array(z.buffer, z.byteOffset, z.length), enc: 'deflate' } : { body: cbor, enc: null };
+}
+
+/** The body's CBOR: inflated when the envelope says it is deflated. Never throws. */
+export function unpackBody(env: Pick<Envelope, 'body' | 'enc'>): Decoded<Uint8Array> {
+  if (env.enc === undefined) return { ok: true, value: env.body };
+  try {
+    const plain = zlib.inflateRawSync(env.body, { maxOutputLength: MAX_BODY_BYTES });
+    return { ok: true, value: new Uint8Array(plain.buffer, plain.byteOffset, plain.length) };
+  } catch (err) {
+    return { ok: false, reason: 'bad_body', detail: `body does not inflate: ${(err as Error).message}` };
+  }
 }
 
 /** Why a message was refused; the collector counts refusals per device and reason. */
@@ -79,10 +105,13 @@ const envelopeCheck = object({
   kind: oneOf(MESSAGE_KINDS),
   sent_at: count,
   body: bytes,
+  enc: optional(oneOf(['deflate'] as const)),
 });
 
 export function encodeEnvelope(env: Envelope): Uint8Array {
-  return encodeCbor({ v: env.v, device: env.device, site: env.site, seq: env.seq, kind: env.kind, sent_at: env.sent_at, body: env.body });
+  const m: Record<string, unknown> = { v: env.v, device: env.device, site: env.site, seq: env.seq, kind: env.kind, sent_at: env.sent_at, body: env.body };
+  if (env.enc !== undefined) m.enc = env.enc;
+  return encodeCbor(m);
 }
 
 /**
@@ -111,7 +140,8 @@ export function decodeEnvelope(buf: Uint8Array, maxBytes: number): Decoded<Envel
   const res = checkWire(envelopeCheck, value);
   if (!res.ok) return { ok: false, reason: 'bad_envelope', detail: oneLine(res.problems) };
   if (res.value.seq < 1) return { ok: false, reason: 'bad_envelope', detail: 'seq must be at least 1' };
-  return { ok: true, value: res.value as Envelope };
+  const { enc, ...rest } = res.value;
+  return { ok: true, value: (enc === undefined ? rest : { ...rest, enc }) as Envelope };
 }
 
 // ---- bodies ----

@@ -9,6 +9,7 @@
 import {
   decodeBody,
   decodeEnvelope,
+  unpackBody,
   decodeStatus,
   parseTopic,
   readBundle,
@@ -176,6 +177,11 @@ export class Ingest {
   }
 
   private readBody(env: Envelope): Body | Refusal {
+    const plain = unpackBody(env);
+    if (!plain.ok) return new Refusal(plain.reason, plain.detail, env.device);
+    // Stored inflated: whoever reads the store gets plain CBOR.
+    env.body = plain.value;
+    delete env.enc;
     const d = decodeBody(env.kind, env.body);
     if (!d.ok) return new Refusal(d.reason, d.detail, env.device);
     const b = d.value;

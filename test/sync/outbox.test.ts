@@ -22,6 +22,7 @@ function entry(i: number, size = 1000, records = 100): OutboxEntry {
   return {
     kind: 'alert',
     body: new Uint8Array(size).fill(i % 256),
+    enc: null,
     records,
     windowStart: i * 60_000,
     windowEnd: (i + 1) * 60_000,

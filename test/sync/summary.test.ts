@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { compareProfiles } from '../../agent/drift/index.js';
 import { WindowProfile } from '../../agent/profile/index.js';
 import { ENVELOPE_ROOM, statsOf, windowMessages } from '../../agent/sync/summary.js';
-import { decodeBody, type WindowBody } from '../../agent/wire/index.js';
+import { decodeBody, unpackBody, type WindowBody } from '../../agent/wire/index.js';
 import { testRecord } from '../helpers/records.js';
 import { mulberry32, normal } from '../drift/prng.js';
 
@@ -25,13 +25,20 @@ function wideWindow(features: number, records = 500, seed = 1): WindowProfile {
     }
     p.add(testRecord({ ts: T0 + i, features: f, prediction: rng() < 0.5 ? 'a' : 'b', confidence: 0.8, latencyMs: 5 + rng() * 5, label: rng() < 0.3 ? 'a' : null }));
   }
-  for (let i = 0; i < 7; i++) p.addRejection({ reason: 'unparseable', detail: 'not JSON', example: '{'.repeat(3000), ts: T0 + i });
+  // Examples that do not compress (sizes count deflated bodies): random hex.
+  for (let i = 0; i < 7; i++) {
+    let example = '';
+    while (example.length < 3000) example += Math.floor(rng() * 0xffffffff).toString(16).padStart(8, '0');
+    p.addRejection({ reason: 'unparseable', detail: 'not JSON', example, ts: T0 + i });
+  }
   return p;
 }
 
-function bodies(kind: 'summary' | 'revision', entries: { body: Uint8Array }[]): WindowBody[] {
+function bodies(kind: 'summary' | 'revision', entries: { body: Uint8Array; enc: 'deflate' | null }[]): WindowBody[] {
   return entries.map((e) => {
-    const d = decodeBody(kind, e.body);
+    const plain = unpackBody({ body: e.body, ...(e.enc === null ? {} : { enc: e.enc }) });
+    if (!plain.ok) throw new Error(plain.detail);
+    const d = decodeBody(kind, plain.value);
     if (!d.ok || (d.value.kind !== 'summary' && d.value.kind !== 'revision')) throw new Error(`body did not decode: ${d.ok ? '' : d.detail}`);
     return d.value.body;
   });
@@ -59,8 +66,8 @@ describe('window messages', () => {
     const p = wideWindow(2);
     const full = windowMessages('summary', { profile: p, drift: null, driftJson: null, closedAt: 0, revision: 0 }, [], 1 << 20);
     const size = full.entries[0]!.body.length;
-    // A limit between the body without examples and with them.
-    const m = windowMessages('summary', { profile: p, drift: null, driftJson: null, closedAt: 0, revision: 0 }, [], size - 15_000 + ENVELOPE_ROOM);
+    // A limit between the body without examples (5 of about 1.5 KB deflated) and with them.
+    const m = windowMessages('summary', { profile: p, drift: null, driftJson: null, closedAt: 0, revision: 0 }, [], size - 6_000 + ENVELOPE_ROOM);
     expect(m.entries).toHaveLength(1);
     expect(m.trimmedExamples).toBe(5);
     const [b] = bodies('summary', m.entries);
@@ -74,7 +81,7 @@ describe('window messages', () => {
 
   it('splits a window too large for one message into parts that join back exactly', () => {
     const p = wideWindow(30);
-    const limit = 16 * 1024;
+    const limit = 6 * 1024;
     const m = windowMessages('revision', { profile: p, drift: null, driftJson: null, closedAt: 0, revision: 2 }, [], limit);
     expect(m.split).toBe(true);
     expect(m.entries.length).toBeGreaterThan(2);

@@ -79,7 +79,7 @@ export function windowMessages(kind: 'summary' | 'revision', w: ClosedWindow, al
   // Examples are the first to go: the counts per reason stay.
   const lean = p.clone();
   const trimmedExamples = lean.dropExamples();
-  const trimmed: NonNullable<WindowBody['trimmed']> = { examples: trimmedExamples };
+  const trimmed = { examples: trimmedExamples } as NonNullable<WindowBody['trimmed']>;
   const one = entry({ ...base, profile: lean.encode(), drift: w.driftJson, part: undefined, trimmed });
   if (one.body.length <= limit) return { entries: [one], trimmedExamples, split: false };
 

@@ -1,11 +1,12 @@
 // What a summary's embedded profile must be before it is stored. A full WindowProfile.decode costs
 // ~180 µs for a 20-feature profile (every t-digest rebuilt and checked), most of the 200 µs a
 // message may take at 5,000 summaries/s on two cores, so ingest by default checks the structure:
-// one CBOR map of the profile format version, of the summary's model, version and window, with the
-// sections a profile has. Profiles are decoded in full where they are used (fleet merges), which
+// exactly one well-formed CBOR map (walked, not decoded: cbor-walk.ts) of the profile format
+// version, of the summary's model, version and window, with the sections a profile has. Profiles are decoded in full where they are used (fleet merges), which
 // must treat a ProfileDecodeError as a bad summary, not a fault.
 import { PROFILE_FORMAT_VERSION, WindowProfile } from '../../agent/profile/index.js';
-import { decodeCbor, type WindowBody } from '../../agent/wire/index.js';
+import type { WindowBody } from '../../agent/wire/index.js';
+import { topLevelMap, type Peeked } from './cbor-walk.js';
 
 export type ProfileCheckMode = 'structural' | 'full';
 
@@ -30,26 +31,24 @@ function fullCheck(body: WindowBody): string | null {
 }
 
 function structuralCheck(body: WindowBody): string | null {
-  let raw: unknown;
+  let top: Map<string, Peeked>;
   try {
-    raw = decodeCbor(body.profile);
+    top = topLevelMap(body.profile);
   } catch (err) {
-    return `window profile: bytes are not valid CBOR (${(err as Error).message})`;
+    return `window profile: not one well-formed CBOR map (${(err as Error).message})`;
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || raw instanceof Uint8Array) {
-    return 'window profile: expected a CBOR map at the top level';
-  }
-  const p = raw as Record<string, unknown>;
-  if (p['v'] !== PROFILE_FORMAT_VERSION) return `window profile: format version ${show(p['v'])}; this build reads ${PROFILE_FORMAT_VERSION}`;
-  if (!TASKS.has(p['t'] as string)) return 'window profile: task t is neither classification nor regression';
-  const n = p['n'];
+  const scalar = (key: string): unknown => {
+    const v = top.get(key);
+    return v !== undefined && (v.kind === 'text' || v.kind === 'int') ? v.value : undefined;
+  };
+  const v = scalar('v');
+  if (v !== PROFILE_FORMAT_VERSION) return `window profile: format version ${show(v)}; this build reads ${PROFILE_FORMAT_VERSION}`;
+  if (!TASKS.has(scalar('t') as string)) return 'window profile: task t is neither classification nor regression';
+  const n = scalar('n');
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return 'window profile: record count n is not a count';
-  for (const key of ARRAYS) if (!Array.isArray(p[key])) return `window profile: ${key} is not an array`;
-  for (const key of MAPS) {
-    const v = p[key];
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return `window profile: ${key} is not a map`;
-  }
-  return metaProblem(body, p);
+  for (const key of ARRAYS) if (top.get(key)?.kind !== 'array') return `window profile: ${key} is not an array`;
+  for (const key of MAPS) if (top.get(key)?.kind !== 'map') return `window profile: ${key} is not a map`;
+  return metaProblem(body, { m: scalar('m'), mv: scalar('mv'), s: scalar('s'), e: scalar('e') });
 }
 
 /** The profile must be of the window the summary names. */

@@ -94,7 +94,7 @@ describe('ingest', () => {
 
   describe('the summary profile', () => {
     const bad: Array<[string, (b: WindowBody) => WindowBody, RegExp]> = [
-      ['not CBOR', (b) => ({ ...b, profile: new Uint8Array([0xff, 0x00]) }), /not valid CBOR/],
+      ['not CBOR', (b) => ({ ...b, profile: new Uint8Array([0xff, 0x00]) }), /not one well-formed CBOR map|not valid CBOR/],
       ['not a map', (b) => ({ ...b, profile: encodeCbor([1]) }), /CBOR map/],
       ['another format version', (b) => ({ ...b, profile: encodeCbor({ v: 7 }) }), /format version 7|unsupported format version/],
       ['another model', (b) => ({ ...b, model: 'other' }), /profile is of model "m" version "v1"; the summary names "other"/],

@@ -147,8 +147,8 @@ export class Ingest {
     if (env instanceof Refusal) return this.refuse(env, at);
     // A copy of a stored message is checked again before the insert finds it a duplicate: copies
     // are rare, and looking first would cost every message a read of its own.
-    const body = this.guard(() => this.readBody(env), 'bad_body', env.device);
-    if (body instanceof Refusal) return this.refuse(body, at);
+    const read = this.guard(() => this.readBody(env), 'bad_body', env.device);
+    if (read instanceof Refusal) return this.refuse(read, at);
     const outcome = this.store.commitMessage({
       device: env.device,
       site: env.site,
@@ -156,8 +156,10 @@ export class Ingest {
       sent_at: env.sent_at,
       received_at: at,
       bytes: payload.length,
-      body,
+      body: read.body,
       raw: env.body,
+      enc: env.enc ?? null,
+      plain: read.plain,
     });
     return outcome === 'stored' ? STORED : DUPLICATE;
   }
@@ -176,20 +178,17 @@ export class Ingest {
     return env;
   }
 
-  private readBody(env: Envelope): Body | Refusal {
+  private readBody(env: Envelope): { body: Body; plain: Uint8Array } | Refusal {
     const plain = unpackBody(env);
     if (!plain.ok) return new Refusal(plain.reason, plain.detail, env.device);
-    // Stored inflated: whoever reads the store gets plain CBOR.
-    env.body = plain.value;
-    delete env.enc;
-    const d = decodeBody(env.kind, env.body);
+    const d = decodeBody(env.kind, plain.value);
     if (!d.ok) return new Refusal(d.reason, d.detail, env.device);
     const b = d.value;
     if (b.kind === 'summary' || b.kind === 'revision') {
       const problem = checkProfile(b.body, this.profileCheck);
       if (problem !== null) return new Refusal('bad_body', `${b.kind} body: ${problem}`, env.device);
     }
-    return b;
+    return { body: b, plain: plain.value };
   }
 
   private status(device: string, site: string, payload: Uint8Array, at: number): IngestResult {

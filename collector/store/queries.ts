@@ -1,5 +1,6 @@
 // Read queries of the collector store: devices, windows (newest revision per window), status and
 // raw bodies for fleet merges. Statements are prepared once; JSON columns are parsed here.
+import { unpackBody } from '../../agent/wire/index.js';
 import type Database from 'better-sqlite3';
 import type {
   AlertRef,
@@ -68,7 +69,7 @@ const BODIES_SQL = `
     WHERE device = @device AND model = @model AND start_ms >= @from AND start_ms < @to
     GROUP BY model_version, start_ms
   )
-  SELECT s.device, s.model_version, s.start_ms, s.end_ms, s.revision, s.part_index, s.part_of, s.body, MAX(s.seq) AS seq
+  SELECT s.device, s.model_version, s.start_ms, s.end_ms, s.revision, s.part_index, s.part_of, s.body, s.body_enc, MAX(s.seq) AS seq
   FROM summaries s JOIN latest l
     ON s.device = @device AND s.model = @model AND s.model_version = l.model_version AND s.start_ms = l.start_ms AND s.revision = l.revision
   GROUP BY s.model_version, s.start_ms, s.part_index
@@ -141,7 +142,14 @@ export class StoreQueries {
   }
 
   summaryBodies(device: string, model: string, from: number, to: number): SummaryBody[] {
-    return this.bodiesStmt.all({ device, model, from, to }) as SummaryBody[];
+    const rows = this.bodiesStmt.all({ device, model, from, to }) as Array<SummaryBody & { body_enc: 'deflate' | null }>;
+    return rows.map(({ body_enc, ...r }) => {
+      if (body_enc === null) return r;
+      // Stored as it came; what was stored was checked at ingest, so it inflates.
+      const plain = unpackBody({ body: r.body, enc: body_enc });
+      if (!plain.ok) throw new Error(`summary ${r.device}/${r.seq}: ${plain.detail}`);
+      return { ...r, body: plain.value };
+    });
   }
 
   status(): CollectorStatus {

@@ -52,7 +52,8 @@ export const MIGRATIONS: string[] = [
     quality REAL,
     alerts TEXT NOT NULL,           -- JSON array of {name, state, severity}
     trimmed_examples INTEGER,       -- rejection examples left out to fit; null: nothing trimmed
-    body BLOB NOT NULL,             -- the CBOR body as received (profile and drift report inside)
+    body BLOB NOT NULL,             -- the body as received (profile and drift report inside): CBOR,
+    body_enc TEXT,                  -- deflated when this says 'deflate' (NULL: plain CBOR)
     PRIMARY KEY (device, seq)
   );                                -- a rowid table: bodies of kilobytes make a WITHOUT ROWID tree slow
   CREATE INDEX summaries_window ON summaries (device, model, start_ms);
@@ -60,7 +61,7 @@ export const MIGRATIONS: string[] = [
     device TEXT NOT NULL,
     seq INTEGER NOT NULL,
     received_at INTEGER NOT NULL,
-    body BLOB NOT NULL,             -- the CBOR body as received
+    body BLOB NOT NULL,             -- the CBOR body (inflated)
     PRIMARY KEY (device, seq)
   );
   CREATE TABLE alerts (

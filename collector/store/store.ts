@@ -52,10 +52,10 @@ export class CollectorStore {
     this.insertSummary = db.prepare(`
       INSERT INTO summaries (device, seq, kind, model, model_version, start_ms, end_ms, closed_at, revision, part_index, part_of,
         sent_at, received_at, count, rejected, late, errors, latency_p50, latency_p95, latency_p99, confidence_mean, drift_share,
-        drifted, quality, alerts, trimmed_examples, body)
+        drifted, quality, alerts, trimmed_examples, body, body_enc)
       VALUES (@device, @seq, @kind, @model, @model_version, @start_ms, @end_ms, @closed_at, @revision, @part_index, @part_of,
         @sent_at, @received_at, @count, @rejected, @late, @errors, @latency_p50, @latency_p95, @latency_p99, @confidence_mean,
-        @drift_share, @drifted, @quality, @alerts, @trimmed_examples, @body)`);
+        @drift_share, @drifted, @quality, @alerts, @trimmed_examples, @body, @body_enc)`);
     this.insertAlertMessage = db.prepare('INSERT INTO alert_messages (device, seq, received_at, body) VALUES (?, ?, ?, ?)');
     this.insertAlert = db.prepare(`
       INSERT INTO alerts (device, seq, idx, alert_id, rule, model, model_version, state, severity, metric, value, updated_at)
@@ -196,11 +196,12 @@ export class CollectorStore {
       alerts: JSON.stringify(b.alerts.map((a) => ({ name: a.rule, state: a.state, severity: a.severity }))),
       trimmed_examples: b.trimmed?.examples ?? null,
       body: m.raw,
+      body_enc: m.enc,
     });
   }
 
   private writeAlerts(m: IncomingMessage, b: AlertBody): void {
-    this.insertAlertMessage.run(m.device, m.seq, m.received_at, m.raw);
+    this.insertAlertMessage.run(m.device, m.seq, m.received_at, m.plain);
     b.alerts.forEach((a, idx) => {
       this.insertAlert.run({
         device: m.device,

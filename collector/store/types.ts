@@ -12,9 +12,11 @@ export interface IncomingMessage {
   received_at: number;
   /** The envelope's size. */
   bytes: number;
-  /** The decoded body, and `raw`, its CBOR as received (stored as is). */
+  /** The decoded body; `raw`, the body as received (CBOR, deflated when `enc` says so), stored as is; `plain`, its CBOR. */
   body: Body;
   raw: Uint8Array;
+  enc: 'deflate' | null;
+  plain: Uint8Array;
 }
 
 export interface SyncSchedule {
@@ -120,6 +122,7 @@ export interface SummaryBody {
   revision: number;
   part_index: number;
   part_of: number;
+  /** The body's CBOR (inflated when it was stored deflated). */
   body: Uint8Array;
 }
 

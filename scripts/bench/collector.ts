@@ -87,7 +87,9 @@ interface Template {
   drifted: boolean;
   records: number;
   rawBytes: number;
+  /** As it travels: deflated when `enc` says so. */
   body: Uint8Array;
+  enc: 'deflate' | null;
   profileBytes: number;
   driftJsonBytes: number;
   /** The same window with no segments configured, for comparison. */
@@ -196,6 +198,7 @@ async function buildTemplates(dir: string) {
       records,
       rawBytes,
       body: m.entries[0]!.body,
+      enc: m.entries[0]!.enc,
       profile: encoded,
       profileBytes: encoded.length,
       driftJsonBytes: Buffer.byteLength(driftJson),
@@ -536,8 +539,8 @@ async function main(): Promise<void> {
     const site = `site-${i % SITES}`;
     const messages: Buffer[] = [];
     for (let seq = 1; seq <= PER_DEVICE; seq++) {
-      const body = templates[(i + seq) % templates.length]!.body;
-      const env = encodeEnvelope({ v: WIRE_VERSION, device: id, site, seq, kind: 'summary', sent_at: sentAt, body });
+      const t = templates[(i + seq) % templates.length]!;
+      const env = encodeEnvelope({ v: WIRE_VERSION, device: id, site, seq, kind: 'summary', sent_at: sentAt, body: t.body, ...(t.enc === null ? {} : { enc: t.enc }) });
       messages.push(Buffer.from(env.buffer, env.byteOffset, env.byteLength));
       envelopeBytes.push(env.byteLength);
     }
@@ -608,7 +611,7 @@ async function main(): Promise<void> {
   const maxEnvelope = Math.max(...envelopeBytes);
   const meanEnvelope = mean(envelopeBytes);
   const perTemplate = templates.map((t) => {
-    const envelope = encodeEnvelope({ v: WIRE_VERSION, device: 'dev-00000', site: 'site-0', seq: 1, kind: 'summary', sent_at: sentAt, body: t.body }).length;
+    const envelope = encodeEnvelope({ v: WIRE_VERSION, device: 'dev-00000', site: 'site-0', seq: 1, kind: 'summary', sent_at: sentAt, body: t.body, ...(t.enc === null ? {} : { enc: t.enc }) }).length;
     return {
       seed: t.seed,
       drifted: t.drifted,

@@ -8,6 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { main as agentMain } from '../../agent/cli/main.js';
 import { main as collectorMain } from '../../collector/cli/main.js';
 import { Agent } from '../../agent/runtime/index.js';
+import { WindowProfile } from '../../agent/profile/index.js';
+import { CollectorStore } from '../../collector/store/index.js';
 import { AgentStore } from '../../agent/store/index.js';
 import { decodeBody } from '../../agent/wire/index.js';
 import { Link } from '../helpers/link.js';
@@ -139,6 +141,20 @@ describe('bundles', () => {
     const im = await run(collectorMain, 'import', bundle, '--config', c.col);
     expect(im.code, im.err).toBe(0);
     expect(expectExactlyOnce(c.agentData, c.collectorData).windows).toBe(13);
+    // Bodies are stored as they came (deflated) and read back as CBOR, each a window profile.
+    const store = CollectorStore.open(c.collectorData);
+    try {
+      const stored = store.summaryBodies(DEVICE, 'm', 0, Number.MAX_SAFE_INTEGER);
+      expect(stored).toHaveLength(13);
+      expect(collectorRows<{ n: number }>(c.collectorData, `SELECT COUNT(*) AS n FROM summaries WHERE body_enc = 'deflate'`)[0]!.n).toBe(13);
+      for (const s of stored) {
+        const b = decodeBody('summary', s.body);
+        if (!b.ok || b.value.kind !== 'summary') throw new Error(b.ok ? 'not a summary' : b.detail);
+        expect(WindowProfile.decode(b.value.body.profile).start).toBe(s.start_ms);
+      }
+    } finally {
+      store.close();
+    }
     const again = await run(collectorMain, 'import', bundle, '--config', c.col);
     expect(again.code, again.err).toBe(0);
     const r = expectExactlyOnce(c.agentData, c.collectorData);

@@ -127,7 +127,8 @@ export class CollectorStore {
 
   /** Stores one checked message, or counts it as a duplicate of the one stored under its seq. */
   commitMessage(m: IncomingMessage): WriteOutcome {
-    return this.messageTx(m);
+    // Inside a batch's transaction a savepoint per message buys nothing (a failure fails the batch).
+    return this.db.inTransaction ? this.writeMessage(m) : this.messageTx(m);
   }
 
   /** A message whose (device, seq) is stored: the device was seen, the copy is counted. */

@@ -15,7 +15,8 @@ describe('collector store', () => {
     h = harness();
     expect(h.store.file).toMatch(/collector\.db$/);
     expect(h.store.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(h.store.db.pragma('synchronous', { simple: true })).toBe(1);
+    // FULL (2): a commit is on disk before its PUBACK goes.
+    expect(h.store.db.pragma('synchronous', { simple: true })).toBe(2);
     expect(h.store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     put(summary({ seq: 1 }));
     h.store.close();

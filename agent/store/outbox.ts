@@ -120,21 +120,23 @@ export class OutboxStore {
     // Room for the gap message itself: a few hundred bytes at most.
     const target = maxBytes - 512;
     const gap = { from: Number.POSITIVE_INFINITY, to: 0, messages: 0, records: 0, wFrom: Number.POSITIVE_INFINITY, wTo: 0 };
+    // An earlier gap folds into this one: its range and counts carry over.
+    const fold = (r: Row): void => {
+      const g = decodeGap(r);
+      gap.from = Math.min(gap.from, g.from_seq);
+      gap.to = Math.max(gap.to, g.to_seq);
+      gap.messages += g.messages;
+      gap.records += g.records;
+      if (g.windows_from !== null) gap.wFrom = Math.min(gap.wFrom, g.windows_from);
+      if (g.windows_to !== null) gap.wTo = Math.max(gap.wTo, g.windows_to);
+    };
     outer: while (st.bytes > target) {
       const rows = this.oldest.all(EVICT_BATCH) as Row[];
       if (rows.length === 0) break;
       for (const r of rows) {
         if (st.bytes <= target) break outer;
-        if (r.kind === 'gap') {
-          // An earlier gap folds into this one: its range and counts carry over.
-          const g = decodeGap(r);
-          gap.from = Math.min(gap.from, g.from_seq);
-          gap.to = Math.max(gap.to, g.to_seq);
-          gap.messages += g.messages;
-          gap.records += g.records;
-          if (g.windows_from !== null) gap.wFrom = Math.min(gap.wFrom, g.windows_from);
-          if (g.windows_to !== null) gap.wTo = Math.max(gap.wTo, g.windows_to);
-        } else {
+        if (r.kind === 'gap') fold(r);
+        else {
           gap.messages++;
           gap.records += r.records;
           st.dropped_messages++;
@@ -153,13 +155,7 @@ export class OutboxStore {
     // One gap waits at a time: an earlier one not yet sent folds into this one (its seq, which held
     // no records, is not counted as lost), so weeks offline leave one gap, not one per window.
     for (const r of this.gapsWaiting.all() as Row[]) {
-      const g = decodeGap(r);
-      gap.from = Math.min(gap.from, g.from_seq);
-      gap.to = Math.max(gap.to, g.to_seq);
-      gap.messages += g.messages;
-      gap.records += g.records;
-      if (g.windows_from !== null) gap.wFrom = Math.min(gap.wFrom, g.windows_from);
-      if (g.windows_to !== null) gap.wTo = Math.max(gap.wTo, g.windows_to);
+      fold(r);
       this.deleteOne.run(r.seq);
       st.messages--;
       st.bytes -= r.bytes;

@@ -118,14 +118,20 @@ export function encodeEnvelope(env: Envelope): Uint8Array {
  * Decodes and checks an envelope (not its body). Never throws: every failure is a reason and a
  * detail fit for a log line.
  */
-export function decodeEnvelope(buf: Uint8Array, maxBytes: number): Decoded<Envelope> {
+/** The one CBOR item of a message within the size limit, or why not. */
+function readMessage(buf: Uint8Array, maxBytes: number): Decoded<unknown> {
   if (buf.length > maxBytes) return { ok: false, reason: 'oversized', detail: `${buf.length} bytes, over the limit of ${maxBytes}` };
-  let value: unknown;
   try {
-    value = decodeCbor(buf);
+    return { ok: true, value: decodeCbor(buf) };
   } catch (err) {
     return { ok: false, reason: 'not_cbor', detail: `not one CBOR item: ${(err as Error).message}` };
   }
+}
+
+export function decodeEnvelope(buf: Uint8Array, maxBytes: number): Decoded<Envelope> {
+  const read = readMessage(buf, maxBytes);
+  if (!read.ok) return read;
+  const value = read.value;
   if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
     return { ok: false, reason: 'bad_envelope', detail: 'expected a CBOR map' };
   }
@@ -320,13 +326,9 @@ export function encodeStatus(s: StatusMessage): Uint8Array {
 }
 
 export function decodeStatus(buf: Uint8Array, maxBytes: number): Decoded<StatusMessage> {
-  if (buf.length > maxBytes) return { ok: false, reason: 'oversized', detail: `${buf.length} bytes, over the limit of ${maxBytes}` };
-  let value: unknown;
-  try {
-    value = decodeCbor(buf);
-  } catch (err) {
-    return { ok: false, reason: 'not_cbor', detail: `not one CBOR item: ${(err as Error).message}` };
-  }
+  const read = readMessage(buf, maxBytes);
+  if (!read.ok) return read;
+  const value = read.value;
   const v = value !== null && typeof value === 'object' ? (value as { v?: unknown }).v : undefined;
   if (typeof v === 'number' && v !== WIRE_VERSION) {
     return { ok: false, reason: 'unknown_version', detail: `wire format version ${v}; this build reads version ${WIRE_VERSION}` };

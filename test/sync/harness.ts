@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
+import os from 'node:os';
 import { Agent } from '../../agent/runtime/index.js';
 import { createLogger } from '../../agent/log.js';
 import { runUntilStopped } from '../../agent/runtime/run.js';
@@ -22,6 +23,23 @@ import { DEFAULT_SYNC, testConfig, testModel } from '../helpers/config.js';
 export const WINDOW_MS = 60_000;
 export const T0 = Date.parse('2026-05-01T00:00:00Z');
 export const DEVICE = 'dev-e2e';
+
+/**
+ * Undo steps run after each test, newest first (agents halted before the collector closes, before
+ * their folders go), and temporary folders that are removed with them.
+ */
+export function cleanupAfterEach(prefix: string): { cleanups: Array<() => Promise<void> | void>; tmp: () => string } {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  const tmp = (): string => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  };
+  return { cleanups, tmp };
+}
 
 export async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;

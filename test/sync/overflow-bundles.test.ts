@@ -2,9 +2,8 @@
 // arrives with a gap naming exactly the seqs lost; bundles carried by hand import once, refuse
 // damage and the wrong key, and mix with MQTT without duplicates.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main as agentMain } from '../../agent/cli/main.js';
 import { main as collectorMain } from '../../collector/cli/main.js';
 import { Agent } from '../../agent/runtime/index.js';
@@ -26,18 +25,10 @@ import {
   summaryCount,
   waitFor,
   writeWindows,
+  cleanupAfterEach,
 } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function tmp(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-bundle-'));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const { cleanups, tmp } = cleanupAfterEach('ew-bundle-');
 
 async function run(main: (argv: string[], io: { out(s: string): void; err(s: string): void }) => Promise<number>, ...argv: string[]) {
   const out: string[] = [];

@@ -3,10 +3,9 @@
 // see. After each, every summary is in the collector's store exactly once.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import type { RunningCollector } from '../../collector/cli/run.js';
 import { Link } from '../helpers/link.js';
@@ -20,18 +19,10 @@ import {
   summaryCount,
   waitFor,
   writeWindows,
+  cleanupAfterEach,
 } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function tmp(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-e2e-'));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const { cleanups, tmp } = cleanupAfterEach('ew-e2e-');
 
 export type BrokerKind = 'embedded' | 'mosquitto';
 

@@ -1,15 +1,14 @@
 // The agent's config schema, written as small typed checkers rather than a generic validator so that
 // every message names the field, the value and what was expected, and one pass reports every problem.
 // Defaults live here in the user's own notation ("60s", "1MiB") and go through the same checks.
-import path from 'node:path';
 import {
-  bool, fsPath, int, list, measure, object, oneOf, optional, Problem, quoteHint, real, record, scalar, str, withDefault,
+  bool, fsPath, int, list, measure, object, oneOf, optional, Problem, real, record, scalar, str, withDefault,
   type InputOf,
 } from './checkers.js';
 import { systemSection } from './system.js';
 import { parseListen } from '../metrics/server.js';
 import { syncSection } from './sync.js';
-import { describeValue, formatDuration, DAY_MS, KIB, SECOND_MS } from './errors.js';
+import { formatDuration, DAY_MS, KIB, SECOND_MS } from './errors.js';
 import { alertRules, builtinAlerts, mergeAlerts } from './alerts.js';
 import type {
   AgentConfig, BaselineLearnConfig, DriftConfig, LabelsConfig, FeatureDriftConfig, FieldMapping, IngestConfig, ModelConfig, RetentionConfig,

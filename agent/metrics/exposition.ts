@@ -126,7 +126,6 @@ function window(x: Exposition, model: string, w: WindowSnapshot): void {
   if (w.drift) drift(x, model, w.version, mv, w.drift);
 }
 
-const KNOWN_REASONS: ReadonlySet<string> = new Set(REJECT_REASONS);
 /** Rejections the snapshot counts in the total but under no reason. */
 const UNSPECIFIED = 'unspecified';
 

@@ -9,7 +9,6 @@ import { WindowProfile } from '../profile/index.js';
 import { FeatureTypes, createLineParser, type DelayedLabel } from '../records/index.js';
 import { LabelJoiner } from '../labels/joiner.js';
 import { AlertEngine, silenceSeconds, windowMetrics } from '../alerts/index.js';
-import type { DriftReport } from '../drift/index.js';
 import type { MetricsSnapshot, WindowSnapshot } from '../metrics/index.js';
 import { SystemSampler, systemSources, type AgentHealth, type SourceEnv, type SystemRound } from '../system/index.js';
 import { VERSION } from '../version.js';

@@ -178,9 +178,11 @@ describe(`sync through ${kind === 'embedded' ? "the collector's embedded broker"
     await waitFor('the collector to store 25 summaries', () => summaryCount(s.collectorDir) >= 25);
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
+    // Its last will says offline (the broker publishes it when the dead agent's connection drops).
+    s.link.hold(false);
+    await waitFor('the last will to mark the device offline', () => s.col.store.device('dev-e2e')?.online === false);
     expect(readOutbox(path.join(s.dir, 'agent-data')).messages).toBeGreaterThanOrEqual(25);
     s.link.down();
-    s.link.hold(false);
     s.link.up();
     // Second life: the outbox goes again; the collector drops the repeats.
     writeWindows(s.dir, 26, 40);

@@ -227,10 +227,12 @@ class ModelPipeline {
       if (m.split) outbox.splitSummaries++;
     };
     closedProfiles.forEach(({ profile, drift }, i) => {
-      add(windowMessages('summary', { profile, drift, driftJson: closed[i]?.drift ?? null, closedAt: now, revision: 0 }, active, maxMessageBytes));
+      const stored = closed[i];
+      add(windowMessages('summary', { profile, drift, driftJson: stored?.drift ?? null, closedAt: now, revision: 0, ...(stored ? { encoded: stored.profile } : {}) }, active, maxMessageBytes));
     });
     revisedProfiles.forEach(({ profile, drift, revision }, i) => {
-      add(windowMessages('revision', { profile, drift, driftJson: revised[i]?.drift ?? null, closedAt: now, revision }, active, maxMessageBytes));
+      const stored = revised[i];
+      add(windowMessages('revision', { profile, drift, driftJson: stored?.drift ?? null, closedAt: now, revision, ...(stored ? { encoded: stored.profile } : {}) }, active, maxMessageBytes));
     });
     const featureTypes = this.types.changed ? this.types.snapshot() : null;
     this.types.markSaved();

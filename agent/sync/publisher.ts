@@ -129,6 +129,9 @@ export class Publisher {
     });
     this.drained = null;
     this.sessionEnd = null;
+    // A reconnect still waiting from this session must not open a connection after it.
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
     await this.disconnect(true);
     if (this.cronTask !== null) this.stats.nextSessionAt = this.cronTask.getNextRun()?.getTime() ?? null;
     else if (this.sync.mode !== 'continuous') this.stopped = true;
@@ -188,14 +191,19 @@ export class Publisher {
     return o;
   }
 
+  /** Outside continuous mode a connection belongs to a session, and only while it lasts. */
+  private mayConnect(): boolean {
+    return !this.stopped && (this.sync.mode === 'continuous' || this.sessionEnd !== null);
+  }
+
   private connect(): void {
-    if (this.stopped || this.client !== null) return;
+    if (!this.mayConnect() || this.client !== null) return;
     void this.open().catch((err: unknown) => this.failed(err as Error));
   }
 
   private async open(): Promise<void> {
     const { connect } = await import('mqtt');
-    if (this.stopped || this.client !== null) return;
+    if (!this.mayConnect() || this.client !== null) return;
     const client = connect(this.sync.url as string, this.clientOptions());
     this.client = client;
     client.on('connect', () => {

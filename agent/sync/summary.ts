@@ -18,6 +18,8 @@ export interface ClosedWindow {
   driftJson: string | null;
   closedAt: number;
   revision: number;
+  /** The profile already encoded (for the store), so it is not encoded twice. */
+  encoded?: Uint8Array;
 }
 
 export interface WindowMessages {
@@ -73,7 +75,7 @@ export function windowMessages(kind: 'summary' | 'revision', w: ClosedWindow, al
     windowStart: p.start,
     windowEnd: p.end,
   });
-  const whole = entry({ ...base, profile: p.encode(), drift: w.driftJson, part: undefined, trimmed: undefined });
+  const whole = entry({ ...base, profile: w.encoded ?? p.encode(), drift: w.driftJson });
   if (whole.body.length <= limit) return { entries: [whole], trimmedExamples: 0, split: false };
 
   // Examples are the first to go: the counts per reason stay.

@@ -175,7 +175,9 @@ export async function startEmbeddedBroker(config: CollectorConfig, opts: Embedde
     const batch = waiting;
     waiting = [];
     if (batch.length === 0) return;
-    const failed = commit(batch);
+    // Shutting down: nothing more is committed (the store may be closing); unacknowledged, the
+    // messages are sent again to the next collector.
+    const failed = closing ? new Set(batch) : commit(batch);
     for (const w of batch) {
       if (closing) w.done(new Error('collector is shutting down'));
       else if (w.client !== null && broken.has(w.client)) w.done(new Error('an earlier message on this connection was not committed'));

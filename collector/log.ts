@@ -30,6 +30,11 @@ export interface LoggerOptions {
   write?: (line: string) => void;
   /** Clock for timestamps and rate limits (epoch ms). */
   now?: () => number;
+  /**
+   * Hands each line that passes the level and the limits to another logger instead of writing it
+   * (the ingest worker's lines go to the main thread's logger this way).
+   */
+  forward?: (level: Level, msg: string, fields: Record<string, unknown> | undefined) => void;
 }
 
 export function createCollectorLogger(opts: LoggerOptions = {}): CollectorLogger {
@@ -39,8 +44,10 @@ export function createCollectorLogger(opts: LoggerOptions = {}): CollectorLogger
   const counts = new Map<string, number>();
   const recent = new Map<string, { at: number; suppressed: number }>();
 
+  const forward = opts.forward;
   const log = (level: Level, msg: string, fields?: Record<string, unknown>): void => {
     if (ORDER[level] < min) return;
+    if (forward !== undefined) return forward(level, msg, fields);
     write(JSON.stringify({ time: new Date(now()).toISOString(), level, msg, ...fields }));
   };
 

@@ -26,6 +26,8 @@ await esbuild.build({
   banner: { js: '#!/usr/bin/env node' },
   define: {
     __EW_VERSION__: JSON.stringify(`${pkg.version} (${commit})`),
+    // The ingest worker thread is started from the bundle's own file (collector/ingest/worker.ts).
+    __EW_COLLECTOR_BUNDLE__: 'true',
     'import.meta.url': '__ew_import_meta_url',
   },
   inject: [path.join(root, 'scripts/import-meta-url.js')],

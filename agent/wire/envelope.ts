@@ -65,7 +65,8 @@ export function packBody(cbor: Uint8Array): { body: Uint8Array; enc: BodyEncodin
 export function unpackBody(env: Pick<Envelope, 'body' | 'enc'>): Decoded<Uint8Array> {
   if (env.enc === undefined) return { ok: true, value: env.body };
   try {
-    const plain = zlib.inflateRawSync(env.body, { maxOutputLength: MAX_BODY_BYTES });
+    // One 64 KiB output chunk holds a summary body (about 27 KB) whole: no concatenation of chunks.
+    const plain = zlib.inflateRawSync(env.body, { maxOutputLength: MAX_BODY_BYTES, chunkSize: 64 * 1024 });
     return { ok: true, value: new Uint8Array(plain.buffer, plain.byteOffset, plain.length) };
   } catch (err) {
     return { ok: false, reason: 'bad_body', detail: `body does not inflate: ${(err as Error).message}` };

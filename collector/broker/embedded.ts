@@ -8,10 +8,12 @@
 // `publishActions = [authorizePublish, enqueuePublish]`, and for `case 1:` `write(client, new
 // PubAck(packet), ...)` before `broker.publish`). The `published` hook and the `publish` event run
 // after the PUBACK is written, so they are too late. authorizePublish therefore holds its callback
-// until the message is committed: the PUBLISHes of one event-loop turn are committed together (one
-// SQLite transaction, see BATCH_MAX), then each callback lets aedes go on to its PUBACK. When
-// ingest fails, the callback carries an error: aedes closes the connection without a PUBACK and the
-// agent sends the message again after it reconnects.
+// until the message is committed. PUBLISHes gather for up to BATCH_WAIT_MS and go to the sink as
+// one batch (one SQLite transaction, on the ingest worker's thread in `run`); while it commits,
+// the next batch gathers, and goes when the answer comes, so batches grow with the load and commit
+// in arrival order. Then each callback lets aedes go on to its PUBACK. When the commit fails, the
+// callbacks carry an error: aedes closes those connections without a PUBACK and the agents send
+// the messages again after they reconnect.
 //
 // A malformed message is acknowledged all the same (ingest has counted it; sending it again would
 // not make it better); an ACL violation is refused here, counted and logged at most once a minute
@@ -19,23 +21,17 @@
 
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { parseTopic } from '../../agent/wire/index.js';
 import type { CollectorConfig } from '../config/types.js';
-import type { Ingest } from '../ingest/index.js';
+import type { MqttMessage, MqttSink } from '../ingest/index.js';
 import type { Logger } from '../log.js';
 import { authorizeTopic, DeviceGate } from './auth.js';
 
 /**
- * What the broker needs of ingest: a synchronous commit of one MQTT message, and, when the sink
- * has it, of many in one transaction.
- */
-export type MqttSink = Pick<Ingest, 'fromMqtt'> & Partial<Pick<Ingest, 'fromMqttBatch'>>;
-
-/**
- * PUBLISHes of all connections that arrive in one turn of the event loop are committed together,
- * at most this many: one SQLite commit per batch instead of per message, and every PUBACK still
- * goes only after its message is committed (the authorisations are answered after the commit).
+ * PUBLISHes of all connections are committed together, at most this many to a batch: one SQLite
+ * commit per batch instead of per message, and every PUBACK still goes only after its message is
+ * committed (the authorisations are answered after the commit).
  */
 const BATCH_MAX = 256;
 /**
@@ -45,8 +41,11 @@ const BATCH_MAX = 256;
 const BATCH_WAIT_MS = 2;
 
 export interface EmbeddedBrokerOptions {
+  /** Commits batches; the next batch goes only after the answer to the last (ingest/sink.ts). */
   sink: MqttSink;
   log: Logger;
+  /** Collector clock for each message's receivedAt; Date.now unless a test injects one. */
+  now?: () => number;
 }
 
 /** What the broker refused since it started; each refusal is also logged (throttled per device). */
@@ -86,6 +85,7 @@ export class BrokerListenError extends Error {
 
 export async function startEmbeddedBroker(config: CollectorConfig, opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { sink, log } = opts;
+  const now = opts.now ?? Date.now;
   const gate = new DeviceGate(config.mqtt.devices, config.mqtt.allow_anonymous);
   const stats: BrokerStats = { connections_refused: 0, acl_refused: 0, subscribes_refused: 0, ingest_failed: 0 };
   /** The device each admitted connection speaks for. */
@@ -133,7 +133,9 @@ export async function startEmbeddedBroker(config: CollectorConfig, opts: Embedde
         const refusal = aclRefusal(client, packet.topic);
         if (refusal !== null) return done(refusal);
       }
-      enqueue({ client, packet, done });
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      const message: MqttMessage = { topic: packet.topic, payload, receivedAt: now() };
+      enqueue({ client, message, done });
     },
   });
 
@@ -151,78 +153,69 @@ export async function startEmbeddedBroker(config: CollectorConfig, opts: Embedde
     return new Error(decision.why);
   }
 
-  /** Hands one message to ingest; true when it is committed (or refused for good) and may be acknowledged. */
   interface Waiting {
     client: Client | null;
-    packet: PublishPacket;
+    message: MqttMessage;
     done: (err: Error | null) => void;
   }
   let waiting: Waiting[] = [];
-  let flushScheduled = false;
+  let timer: NodeJS.Timeout | null = null;
+  /** The batch being committed; the next goes when it is answered. */
+  let inFlight: Promise<void> | null = null;
 
   function enqueue(w: Waiting): void {
     waiting.push(w);
+    // While a batch commits, the next one gathers; it goes as soon as the commit is answered.
+    if (inFlight !== null) return;
     if (waiting.length >= BATCH_MAX) flush();
-    else if (!flushScheduled) {
-      flushScheduled = true;
-      setTimeout(flush, BATCH_WAIT_MS);
-    }
+    else timer ??= setTimeout(flush, BATCH_WAIT_MS);
   }
 
-  /** Commits what waits, then answers each authorisation: PUBACKs follow, in arrival order. */
+  /** Sends what waits (up to BATCH_MAX) to be committed, unless a batch is being committed. */
   function flush(): void {
-    flushScheduled = false;
-    const batch = waiting;
-    waiting = [];
-    if (batch.length === 0) return;
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    if (inFlight !== null || waiting.length === 0) return;
+    const batch = waiting.length <= BATCH_MAX ? waiting : waiting.slice(0, BATCH_MAX);
+    waiting = batch === waiting ? [] : waiting.slice(BATCH_MAX);
+    inFlight = commit(batch).finally(() => {
+      inFlight = null;
+      flush();
+    });
+  }
+
+  /**
+   * Commits a batch, then answers each authorisation: PUBACKs follow, in arrival order. A batch
+   * whose commit failed is not acknowledged, and its connections take nothing more.
+   */
+  async function commit(batch: Waiting[]): Promise<void> {
     // Shutting down: nothing more is committed (the store may be closing); unacknowledged, the
     // messages are sent again to the next collector.
-    const failed = closing ? new Set(batch) : commit(batch);
+    if (closing) {
+      for (const w of batch) w.done(new Error('collector is shutting down'));
+      return;
+    }
+    const go: Waiting[] = [];
     for (const w of batch) {
-      if (closing) w.done(new Error('collector is shutting down'));
-      else if (w.client !== null && broken.has(w.client)) w.done(new Error('an earlier message on this connection was not committed'));
-      else if (failed.has(w)) {
+      if (w.client !== null && broken.has(w.client)) w.done(new Error('an earlier message on this connection was not committed'));
+      else go.push(w);
+    }
+    if (go.length === 0) return;
+    try {
+      await sink.ingest(go.map((w) => w.message));
+    } catch (err) {
+      for (const w of go) {
+        stats.ingest_failed++;
         if (w.client !== null) broken.add(w.client);
+        log.limited(parseTopic(w.message.topic)?.device ?? '', 'ingest_failed', 'error', 'mqtt: ingest failed; the message is not acknowledged and will be sent again', {
+          topic: w.message.topic,
+          error: err instanceof Error ? err.message : String(err),
+        });
         w.done(new Error('ingest failed; not acknowledged'));
-      } else w.done(null);
-    }
-  }
-
-  /** The messages whose commit failed (all of a batch that failed as one). */
-  function commit(batch: Waiting[]): Set<Waiting> {
-    const payloadOf = (p: PublishPacket) => (typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload);
-    const failed = new Set<Waiting>();
-    const fail = (w: Waiting, err: unknown) => {
-      failed.add(w);
-      stats.ingest_failed++;
-      log.limited(parseTopic(w.packet.topic)?.device ?? '', 'ingest_failed', 'error', 'mqtt: ingest failed; the message is not acknowledged and will be sent again', {
-        topic: w.packet.topic,
-        error: err instanceof Error ? err.message : String(err),
-      });
-    };
-    if (sink.fromMqttBatch !== undefined && batch.length > 1) {
-      try {
-        sink.fromMqttBatch(batch.map((w) => ({ topic: w.packet.topic, payload: payloadOf(w.packet) })));
-      } catch (err) {
-        for (const w of batch) fail(w, err);
       }
-      return failed;
+      return;
     }
-    // One at a time: a connection whose message failed has its later ones refused, in order.
-    const brokenNow = new Set<Client>();
-    for (const w of batch) {
-      if (w.client !== null && (broken.has(w.client) || brokenNow.has(w.client))) {
-        failed.add(w);
-        continue;
-      }
-      try {
-        sink.fromMqtt(w.packet.topic, payloadOf(w.packet));
-      } catch (err) {
-        fail(w, err);
-        if (w.client !== null) brokenNow.add(w.client);
-      }
-    }
-    return failed;
+    for (const w of go) w.done(null);
   }
 
   broker.on('clientError', (client: Client, err: Error) => {
@@ -263,6 +256,15 @@ export async function startEmbeddedBroker(config: CollectorConfig, opts: Embedde
     close() {
       closed ??= (async () => {
         closing = true;
+        // What waits is refused; a batch being committed is let finish, so nothing reaches the
+        // sink after this resolves.
+        flush();
+        if (timer !== null) clearTimeout(timer);
+        const pendingBatch = inFlight;
+        if (pendingBatch !== null) await pendingBatch;
+        const rest = waiting;
+        waiting = [];
+        for (const w of rest) w.done(new Error('collector is shutting down'));
         const socketClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         await new Promise<void>((resolve) => broker.close(() => resolve()));
         await socketClosed;

@@ -7,6 +7,6 @@ export {
   type BrokerStats,
   type EmbeddedBroker,
   type EmbeddedBrokerOptions,
-  type MqttSink,
 } from './embedded.js';
+export type { MqttSink } from '../ingest/index.js';
 export { AGENT_CLIENT_PREFIX, DeviceGate, authorizeTopic, deviceOfClientId, type Admission, type PublishDecision } from './auth.js';

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { startEmbeddedBroker, type BrokerStats, type EmbeddedBroker } from '../broker/index.js';
 import { CollectorConfigError, defaultCollectorConfig, loadCollectorConfig, type CollectorConfig } from '../config/index.js';
 import { buildApi, listenHttp, type HttpServer } from '../http/index.js';
-import { Ingest } from '../ingest/index.js';
+import { Ingest, IngestWorker } from '../ingest/index.js';
 import { createCollectorLogger, type Level, type Logger } from '../log.js';
 import { CollectorStore } from '../store/index.js';
 import { startSubscriber, type Backoff, type Subscriber } from '../subscriber/index.js';
@@ -33,8 +33,14 @@ export interface RunningCollector {
   readonly mqttUrl: string;
   /** http://host:port, or null when http.listen is null. */
   readonly httpUrl: string | null;
+  /** The main thread's connection: reads (HTTP) and bundle imports. */
   readonly store: CollectorStore;
+  /** Ingest on the main thread's connection, for bundle imports; MQTT goes through the worker. */
   readonly ingest: Ingest;
+  /** Commits what MQTT brings, on its own thread. */
+  readonly worker: IngestWorker;
+  /** Resolves with the error if the ingest worker dies: the collector cannot ingest any more. */
+  readonly fatal: Promise<Error>;
   /** Set when the embedded broker runs. */
   readonly broker: EmbeddedBroker | null;
   /** Set when subscribing to mqtt.url. */
@@ -48,11 +54,26 @@ export interface RunningCollector {
 export async function startCollector(config: CollectorConfig, opts: StartOptions): Promise<RunningCollector> {
   const { log } = opts;
   const store = CollectorStore.open(config.data_dir);
-  const ingest = new Ingest(store, {
-    maxMessageBytes: config.mqtt.max_message_bytes,
-    log,
-    ...(opts.now === undefined ? {} : { now: opts.now }),
-  });
+  const now = opts.now === undefined ? {} : { now: opts.now };
+  const ingest = new Ingest(store, { maxMessageBytes: config.mqtt.max_message_bytes, log, ...now });
+  let reportFatal!: (err: Error) => void;
+  const fatal = new Promise<Error>((resolve) => (reportFatal = resolve));
+  let worker: IngestWorker;
+  try {
+    worker = await IngestWorker.start({
+      dataDir: config.data_dir,
+      maxMessageBytes: config.mqtt.max_message_bytes,
+      log,
+      ...now,
+      onFatal: (err) => {
+        log.log('error', 'ingest worker failed; the collector cannot store messages and stops', { error: err.message });
+        reportFatal(err);
+      },
+    });
+  } catch (err) {
+    store.close();
+    throw err;
+  }
   let broker: EmbeddedBroker | null = null;
   let subscriber: Subscriber | null = null;
   let http: HttpServer | null = null;
@@ -60,15 +81,16 @@ export async function startCollector(config: CollectorConfig, opts: StartOptions
     await broker?.close();
     await subscriber?.close();
     await http?.close();
+    await worker.close();
     store.close();
   };
   const endpoints: string[] = [];
   try {
     if (config.mqtt.url === null) {
-      broker = await startEmbeddedBroker(config, { sink: ingest, log });
+      broker = await startEmbeddedBroker(config, { sink: worker, log, ...now });
       endpoints.push(`mqtt broker listening on ${broker.url}`);
     } else {
-      subscriber = startSubscriber(config, { sink: ingest, log, ...(opts.backoff === undefined ? {} : { backoff: opts.backoff }) });
+      subscriber = startSubscriber(config, { sink: worker, log, ...(opts.backoff === undefined ? {} : { backoff: opts.backoff }) });
       endpoints.push(`mqtt subscriber for ${subscriber.url} as ${subscriber.clientId}, topic ${subscriber.topic}`);
     }
     if (config.http.listen !== null) {
@@ -88,6 +110,8 @@ export async function startCollector(config: CollectorConfig, opts: StartOptions
     httpUrl: http?.url ?? null,
     store,
     ingest,
+    worker,
+    fatal,
     broker,
     subscriber,
     endpoints,
@@ -142,16 +166,23 @@ export async function runCommand(argv: string[], io: RunIo): Promise<number> {
   }
   for (const line of collector.endpoints) io.out(line);
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals): void => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      resolve(sig);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
-  log.log('info', 'stopping', { signal });
+  let onSignal!: (sig: NodeJS.Signals) => void;
+  const stop = await Promise.race([
+    new Promise<{ signal: NodeJS.Signals }>((resolve) => {
+      onSignal = (signal) => resolve({ signal });
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    }),
+    collector.fatal.then((error) => ({ error })),
+  ]);
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  if ('error' in stop) {
+    await collector.close();
+    io.err(`edgewatch-collector: ${stop.error.message}`);
+    return 1;
+  }
+  log.log('info', 'stopping', { signal: stop.signal });
   await collector.close();
   const stats: BrokerStats | null = collector.broker?.stats() ?? null;
   log.log('info', 'collector stopped', stats === null ? {} : { broker: stats });

@@ -35,41 +35,75 @@ function head(b: Uint8Array, pos: number): Head {
   return { major, arg, at: pos + 1 + need };
 }
 
-/** The position after the item at `pos`. */
+/**
+ * The position after the item at `pos`. It reads heads in place and allocates nothing: a profile
+ * is thousands of items, mostly float64 centroids, which the container loop steps over directly.
+ */
 export function skipItem(b: Uint8Array, pos: number, depth = 0): number {
   if (depth > MAX_DEPTH) throw new CborWalkError('nested too deeply');
-  const h = head(b, pos);
-  switch (h.major) {
+  const len = b.length;
+  if (pos >= len) throw new CborWalkError(`truncated at byte ${pos}`);
+  const first = b[pos]!;
+  const major = first >> 5;
+  const info = first & 0x1f;
+  let arg: number;
+  let at: number;
+  if (info < 24) {
+    arg = info;
+    at = pos + 1;
+  } else if (info <= 27) {
+    const need = 1 << (info - 24);
+    at = pos + 1 + need;
+    if (at > len) throw new CborWalkError(`truncated at byte ${pos}`);
+    arg = 0;
+    for (let i = pos + 1; i < at; i++) arg = arg * 256 + b[i]!;
+  } else if (info === 31 && major !== 0 && major !== 1 && major !== 6) {
+    arg = -1;
+    at = pos + 1;
+  } else {
+    throw new CborWalkError(`reserved additional information ${info} at byte ${pos}`);
+  }
+  switch (major) {
     case 0:
     case 1:
-      return h.at;
+      return at;
     case 2:
     case 3:
-      if (h.arg === -1) return skipChunks(b, h.at, h.major);
-      if (h.at + h.arg > b.length) throw new CborWalkError(`string at byte ${pos} runs past the end`);
-      return h.at + h.arg;
+      if (arg === -1) return skipChunks(b, at, major);
+      if (at + arg > len) throw new CborWalkError(`string at byte ${pos} runs past the end`);
+      return at + arg;
     case 4:
     case 5: {
-      const per = h.major === 5 ? 2 : 1;
-      let at = h.at;
-      if (h.arg === -1) {
+      const per = major === 5 ? 2 : 1;
+      if (arg === -1) {
         for (;;) {
-          if (at >= b.length) throw new CborWalkError('indefinite container not closed');
+          if (at >= len) throw new CborWalkError('indefinite container not closed');
           if (b[at] === 0xff) return at + 1;
           for (let k = 0; k < per; k++) at = skipItem(b, at, depth + 1);
         }
       }
       // Each item takes at least one byte: a count beyond what is left is a lie, refused before looping.
-      if (h.arg * per > b.length - at) throw new CborWalkError(`container at byte ${pos} claims more items than bytes left`);
-      for (let i = 0; i < h.arg * per; i++) at = skipItem(b, at, depth + 1);
+      if (arg * per > len - at) throw new CborWalkError(`container at byte ${pos} claims more items than bytes left`);
+      for (let i = arg * per; i > 0; i--) {
+        const c = b[at]!;
+        if (c === 0xfb) {
+          // float64: the head and 8 bytes
+          if (at + 9 > len) throw new CborWalkError(`truncated at byte ${at}`);
+          at += 9;
+        } else if (c < 0x18 || (c >= 0x20 && c < 0x38)) {
+          at += 1; // a small integer
+        } else {
+          at = skipItem(b, at, depth + 1);
+        }
+      }
       return at;
     }
     case 6:
-      return skipItem(b, h.at, depth + 1);
+      return skipItem(b, at, depth + 1);
     default:
       // major 7: simple values and floats; the head already covered their bytes. A lone break is not an item.
-      if (h.arg === -1) throw new CborWalkError(`unexpected break at byte ${pos}`);
-      return h.at;
+      if (arg === -1) throw new CborWalkError(`unexpected break at byte ${pos}`);
+      return at;
   }
 }
 

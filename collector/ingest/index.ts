@@ -3,3 +3,5 @@
 // acknowledgement sent after it never covers a message that could still be lost.
 export { Ingest, type BundleImport, type IngestOptions, type IngestResult, type MqttMessage } from './ingest.js';
 export { checkProfile, type ProfileCheckMode } from './profile-check.js';
+export { inlineSink, type MqttSink } from './sink.js';
+export { IngestWorker, runIngestWorker, type IngestWorkerOptions } from './worker.js';

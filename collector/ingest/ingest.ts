@@ -56,6 +56,8 @@ export interface BundleImport {
 export interface MqttMessage {
   topic: string;
   payload: Uint8Array;
+  /** When the broker side received it (collector clock, epoch ms); ingest's clock when absent. */
+  receivedAt?: number;
 }
 
 /** Who a message claims to be from before its envelope is read: the topic, or a bundle's header. */
@@ -100,8 +102,8 @@ export class Ingest {
   }
 
   /** One message from the broker, committed (or refused and counted) when this returns. */
-  fromMqtt(topic: string, payload: Uint8Array): IngestResult {
-    const at = this.now();
+  fromMqtt(topic: string, payload: Uint8Array, receivedAt?: number): IngestResult {
+    const at = receivedAt ?? this.now();
     const t = typeof topic === 'string' ? parseTopic(topic) : null;
     if (t === null) {
       return this.refuse(new Refusal('topic_mismatch', `topic ${show(topic)} is not ${TOPIC_ROOT}/<site>/<device>/<kind>`, ''), at);
@@ -112,7 +114,7 @@ export class Ingest {
 
   /** Many messages in one transaction (one commit instead of one each); results in order. */
   fromMqttBatch(messages: readonly MqttMessage[]): IngestResult[] {
-    return this.store.transaction(() => messages.map((m) => this.fromMqtt(m.topic, m.payload)));
+    return this.store.transaction(() => messages.map((m) => this.fromMqtt(m.topic, m.payload, m.receivedAt)));
   }
 
   /** One envelope from a bundle, with no topic or header to hold it against. */

@@ -14,6 +14,8 @@ export const DB_FILE = 'collector.db';
 const BUSY_TIMEOUT_MS = 5_000;
 /** Refusal details are kept for a look, not as evidence: a bad topic can be long. */
 export const DETAIL_CAP = 500;
+/** SQLite page size of a new store (scripts/bench/collector.ts measured 4, 8, 16 and 32 KiB). */
+const PAGE_SIZE = 16_384;
 
 export type WriteOutcome = 'stored' | 'duplicate';
 
@@ -100,6 +102,9 @@ export class CollectorStore {
     const file = path.join(dataDir, DB_FILE);
     const db = new Database(file);
     try {
+      // Only a new, empty file takes it. A summary's body (about 17 KB) fits in 2 pages of 16 KiB
+      // instead of 5 of 4 KiB: fewer WAL frames to checksum and write, about 20% less ingest CPU.
+      db.pragma(`page_size = ${PAGE_SIZE}`);
       db.pragma('journal_mode = WAL');
       // FULL: a commit is on disk before the broker sends its PUBACK, so not even a power cut of the
       // collector's host loses a message the agent has already deleted from its outbox. NORMAL would

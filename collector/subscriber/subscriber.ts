@@ -17,12 +17,11 @@
 
 import { connect, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { CollectorConfig } from '../config/types.js';
-import type { Ingest } from '../ingest/index.js';
+import type { MqttSink } from '../ingest/index.js';
 import type { Logger } from '../log.js';
 import { clientOptions, subscriptionTopic } from './options.js';
 
-/** What the subscriber needs of ingest: a synchronous commit of one MQTT message. */
-export type MqttSink = Pick<Ingest, 'fromMqtt'>;
+export type { MqttSink } from '../ingest/index.js';
 
 export interface Backoff {
   /** Delay before the first reconnect; doubles after each failed try. */
@@ -105,22 +104,24 @@ export function startSubscriber(config: CollectorConfig, opts: SubscriberOptions
     if (closing) return done(new Error('collector is shutting down'));
     if (broken) return done(new Error('an earlier message on this connection was not committed'));
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    try {
-      sink.fromMqtt(packet.topic, payload);
-    } catch (err) {
-      stats.ingest_failed++;
-      log.log('error', 'mqtt subscriber: ingest failed; the message is not acknowledged, reconnecting so the broker sends it again', {
-        topic: packet.topic,
-        error: err instanceof Error ? err.message : String(err),
-      });
-      done(err instanceof Error ? err : new Error(String(err)));
-      // An unacknowledged message is sent again only on a new connection.
-      broken = true;
-      client.stream.destroy();
-      return;
-    }
-    stats.acknowledged++;
-    done();
+    // mqtt.js hands over the next message only after `done`: one message at a time, in order.
+    sink.ingest([{ topic: packet.topic, payload }]).then(
+      () => {
+        stats.acknowledged++;
+        done();
+      },
+      (err: unknown) => {
+        stats.ingest_failed++;
+        log.log('error', 'mqtt subscriber: ingest failed; the message is not acknowledged, reconnecting so the broker sends it again', {
+          topic: packet.topic,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        done(err instanceof Error ? err : new Error(String(err)));
+        // An unacknowledged message is sent again only on a new connection.
+        broken = true;
+        client.stream.destroy();
+      },
+    );
   };
 
   client.on('connect', (connack: IConnackPacket) => {

@@ -7,8 +7,12 @@
 //
 //   node --import tsx scripts/bench/collector.ts [--devices 10000] [--per-device 4] [--concurrency 500]
 //       [--templates 4] [--segments features.region|none] [--status] [--cpu-prof] [--from-source]
-//       [--tmp DIR] [--keep]
+//       [--client raw|mqttjs] [--tmp DIR] [--keep]
 //
+// --client   how the simulated devices speak MQTT: `raw` (default) writes packets encoded before the
+//            run (scripts/bench/mqtt-raw.ts), the same bytes an agent sends, at a fraction of the
+//            CPU; `mqttjs` runs one mqtt.js client per device, as the agent does. On a 2-core machine
+//            the simulator shares the cores with the collector, so the raw client leaves it more.
 // --status   also publishes the agent's online/offline status messages (retained, QoS 1) around the
 //            summaries, as agent/sync/publisher.ts does on every connection; only summaries count.
 // --cpu-prof starts the collector with node --cpu-prof and adds its top self-time functions.
@@ -35,6 +39,7 @@ import { windowMessages } from '../../agent/sync/summary.js';
 import { SystemSampler, systemSources, type AgentHealth } from '../../agent/system/index.js';
 import { encodeEnvelope, encodeStatus, WIRE_VERSION } from '../../agent/wire/index.js';
 import { generateLines, writeLogFile } from '../gen-logs.js';
+import { connectPacket, publishPacket, runRawSession, type RawSession } from './mqtt-raw.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const COLLECTOR_DIST = path.join(ROOT, 'dist/edgewatch-collector.js');
@@ -61,12 +66,15 @@ const { values: args } = parseArgs({
     'from-source': { type: 'boolean', default: false },
     tmp: { type: 'string', default: os.tmpdir() },
     keep: { type: 'boolean', default: false },
+    client: { type: 'string', default: 'raw' },
   },
 });
 const DEVICES = Number(args.devices);
 const PER_DEVICE = Number(args['per-device']);
 const CONCURRENCY = Number(args.concurrency);
 const TEMPLATES = Number(args.templates);
+if (args.client !== 'raw' && args.client !== 'mqttjs') throw new Error(`--client must be raw or mqttjs, got ${args.client}`);
+const RAW_CLIENT = args.client === 'raw';
 const SEGMENTS = args.segments === 'none' || args.segments === '' ? [] : args.segments.split(',');
 for (const [flag, v] of [['--devices', DEVICES], ['--per-device', PER_DEVICE], ['--concurrency', CONCURRENCY], ['--templates', TEMPLATES]] as const) {
   if (!Number.isSafeInteger(v) || v < 1) throw new Error(`${flag} must be a positive integer, got ${v}`);
@@ -360,6 +368,8 @@ interface Device {
   id: string;
   site: string;
   messages: Buffer[];
+  /** The same session as raw MQTT packets (--client raw). */
+  raw: RawSession | null;
 }
 
 function clientOptions(d: Device): IClientOptions {
@@ -419,7 +429,28 @@ async function session(url: string, d: Device, withStatus: boolean): Promise<voi
   }
 }
 
+/** The session of `session` as packets encoded ahead: CONNECT with the will, then the PUBLISHes. */
+function rawSession(d: Device, withStatus: boolean): RawSession {
+  const o = clientOptions(d);
+  const will = o.will!;
+  const connect = connectPacket({
+    clientId: o.clientId!,
+    username: o.username ?? null,
+    cleanSession: false,
+    keepaliveS: o.keepalive!,
+    will: { topic: will.topic, payload: will.payload as Buffer, qos: 1, retain: true },
+  });
+  const statusTopic = `edgewatch/v1/${d.site}/${d.id}/status`;
+  const topic = `edgewatch/v1/${d.site}/${d.id}/summary`;
+  const packets: Buffer[] = [];
+  if (withStatus) packets.push(publishPacket(statusTopic, statusPayload(d, 'online'), 1, true));
+  for (const m of d.messages) packets.push(publishPacket(topic, m, packets.length + 1));
+  if (withStatus) packets.push(publishPacket(statusTopic, statusPayload(d, 'offline'), packets.length + 1, true));
+  return { connect, publishes: Buffer.concat(packets), count: packets.length };
+}
+
 async function runFleet(url: string, devices: Device[], concurrency: number, withStatus: boolean) {
+  const u = new URL(url);
   let next = 0;
   let retries = 0;
   const errors = new Map<string, number>();
@@ -431,7 +462,8 @@ async function runFleet(url: string, devices: Device[], concurrency: number, wit
       // A refused or dropped session is tried again, as an agent would on its next tick.
       for (let attempt = 0; ; attempt++) {
         try {
-          await session(url, d, withStatus);
+          if (d.raw !== null) await runRawSession(u.hostname, Number(u.port), d.raw);
+          else await session(url, d, withStatus);
           break;
         } catch (err) {
           const key = (err as Error).message.slice(0, 80);
@@ -544,7 +576,12 @@ async function main(): Promise<void> {
       messages.push(Buffer.from(env.buffer, env.byteOffset, env.byteLength));
       envelopeBytes.push(env.byteLength);
     }
-    devices.push({ id, site, messages });
+    const d: Device = { id, site, messages, raw: null };
+    if (RAW_CLIENT) {
+      d.raw = rawSession(d, args.status);
+      d.messages = [];
+    }
+    devices.push(d);
   }
   const encodeSeconds = (performance.now() - t0enc) / 1000;
   const total = DEVICES * PER_DEVICE;
@@ -662,6 +699,7 @@ async function main(): Promise<void> {
       templates: TEMPLATES,
       sites: SITES,
       session: 'one MQTT 3.1.1 connection per device (clean: false, last will), QoS 1 publishes, all PUBACKs awaited, then DISCONNECT',
+      client: RAW_CLIENT ? 'raw packets encoded before the run (scripts/bench/mqtt-raw.ts)' : 'mqtt.js, one client per device',
       retries: fleet.retries,
       errors: fleet.errors,
       build_templates_s: round3(made.seconds),

@@ -10,7 +10,8 @@ import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { authorizeTopic, DeviceGate, startEmbeddedBroker, type EmbeddedBroker, type MqttSink } from '../../collector/broker/index.js';
 import { defaultCollectorConfig, type CollectorConfig, type DeviceCredential } from '../../collector/config/index.js';
-import { Ingest } from '../../collector/ingest/index.js';
+import { Ingest, inlineSink } from '../../collector/ingest/index.js';
+import { decodeEnvelope } from '../../agent/wire/index.js';
 import { createCollectorLogger, type Logger } from '../../collector/log.js';
 import { CollectorStore } from '../../collector/store/index.js';
 import { profile, status, summary, windowBody, type Message } from './messages.js';
@@ -105,7 +106,7 @@ describe('embedded broker', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(sink: MqttSink = ingest, over: Partial<CollectorConfig['mqtt']> = {}): Promise<EmbeddedBroker> {
+  async function start(sink: MqttSink = inlineSink(ingest), over: Partial<CollectorConfig['mqtt']> = {}): Promise<EmbeddedBroker> {
     broker = await startEmbeddedBroker(testConfig(dir, over), { sink, log });
     return broker;
   }
@@ -146,15 +147,16 @@ describe('embedded broker', () => {
   it('never acknowledges a message whose commit failed; the device sends it again and it is stored once', async () => {
     let failNext = true;
     const calls: string[] = [];
+    const inline = inlineSink(ingest);
     const flaky: MqttSink = {
-      fromMqtt(topic, payload) {
+      ingest(messages) {
         if (failNext) {
           failNext = false;
           calls.push('throw');
-          throw new Error('disk full');
+          return Promise.reject(new Error('disk full'));
         }
         calls.push('commit');
-        return ingest.fromMqtt(topic, payload);
+        return inline.ingest(messages);
       },
     };
     const b = await start(flaky);
@@ -176,16 +178,23 @@ describe('embedded broker', () => {
   it('after a failed commit, commits nothing more from that connection, so the resend keeps the order', async () => {
     const order: number[] = [];
     let failed = false;
+    let committed = 0;
+    const inline = inlineSink(ingest);
+    // The batch that holds the second message fails as a whole; whatever was behind it on the
+    // connection must not be committed before the device has sent it again.
     const flaky: MqttSink = {
-      fromMqtt(topic, payload) {
-        const seq = store.windows('d1', {}).length + 1;
-        if (!failed && seq === 2) {
+      async ingest(messages) {
+        if (!failed && committed + messages.length >= 2) {
           failed = true;
           throw new Error('disk full');
         }
-        const r = ingest.fromMqtt(topic, payload);
-        if (r.status === 'stored') order.push(store.device('d1')?.last_seq ?? 0);
-        return r;
+        committed += messages.length;
+        const results = await inline.ingest(messages);
+        results.forEach((r, i) => {
+          const env = decodeEnvelope(messages[i]!.payload, 1 << 20);
+          if (r.status === 'stored' && env.ok) order.push(env.value.seq);
+        });
+        return results;
       },
     };
     await start(flaky);
@@ -252,7 +261,7 @@ describe('embedded broker', () => {
   });
 
   it('admits an anonymous device bound to its client id when allow_anonymous is on', async () => {
-    await start(ingest, { allow_anonymous: true });
+    await start(inlineSink(ingest), { allow_anonymous: true });
     const d7 = await device('d7', undefined);
     const m = windowMessage('d7', 1);
     await d7.publishAsync(m.topic, Buffer.from(m.bytes), { qos: 1 });
@@ -320,7 +329,7 @@ describe('embedded broker on a taken port', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-broker-'));
     const base = testConfig(dir);
     const config: CollectorConfig = { ...base, source: path.join(dir, 'collector.yaml'), mqtt: { ...base.mqtt, listen: { host: '127.0.0.1', port: 1883 } } };
-    const err = await startEmbeddedBroker(config, { sink: { fromMqtt: () => ({ status: 'ignored' }) }, log: createCollectorLogger({ write: () => {} }) }).then(
+    const err = await startEmbeddedBroker(config, { sink: { ingest: () => Promise.resolve([]) }, log: createCollectorLogger({ write: () => {} }) }).then(
       () => null,
       (e: unknown) => e as Error,
     );

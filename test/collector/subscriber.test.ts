@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCollectorConfig, type CollectorConfig } from '../../collector/config/index.js';
-import { Ingest } from '../../collector/ingest/index.js';
+import { Ingest, inlineSink } from '../../collector/ingest/index.js';
 import { createCollectorLogger, type Logger } from '../../collector/log.js';
 import { CollectorStore } from '../../collector/store/index.js';
 import { clientOptions, startSubscriber, subscriptionTopic, withoutPassword, type MqttSink, type Subscriber } from '../../collector/subscriber/index.js';
@@ -101,7 +101,7 @@ describe('subscriber on Mosquitto', () => {
     return s;
   }
 
-  function subscribe(s: Side, clientId: string, over: Partial<CollectorConfig['mqtt']> = {}, sink: MqttSink = s.ingest): Subscriber {
+  function subscribe(s: Side, clientId: string, over: Partial<CollectorConfig['mqtt']> = {}, sink: MqttSink = inlineSink(s.ingest)): Subscriber {
     sessions.add(clientId);
     const sub = startSubscriber(testConfig(s.dir, clientId, over), { sink, log: s.log, backoff: FAST });
     subscribers.push(sub);
@@ -128,13 +128,14 @@ describe('subscriber on Mosquitto', () => {
     const s = side();
     const device = `dev-${RUN}-b`;
     let failed = 0;
+    const inline = inlineSink(s.ingest);
     const flaky: MqttSink = {
-      fromMqtt(topic, payload) {
-        if (topic.includes(device) && failed === 0 && s.seqs(device).length === 3) {
+      ingest(messages) {
+        if (messages.some((m) => m.topic.includes(device)) && failed === 0 && s.seqs(device).length === 3) {
           failed++;
-          throw new Error('disk full');
+          return Promise.reject(new Error('disk full'));
         }
-        return s.ingest.fromMqtt(topic, payload);
+        return inline.ingest(messages);
       },
     };
     const sub = subscribe(s, `ew-test-col-${RUN}-b`, {}, flaky);

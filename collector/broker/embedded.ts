@@ -24,7 +24,7 @@ import type { AddressInfo } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { parseTopic } from '../../agent/wire/index.js';
 import type { CollectorConfig } from '../config/types.js';
-import type { MqttMessage, MqttSink } from '../ingest/index.js';
+import type { CheckedBatch, MqttMessage, MqttSink } from '../ingest/index.js';
 import type { Logger } from '../log.js';
 import { authorizeTopic, DeviceGate } from './auth.js';
 
@@ -158,64 +158,97 @@ export async function startEmbeddedBroker(config: CollectorConfig, opts: Embedde
     message: MqttMessage;
     done: (err: Error | null) => void;
   }
+  // A two-stage pipeline: one batch being checked, one checked and waiting, one being committed;
+  // what arrives meanwhile gathers in `waiting` and goes to be checked when the checker is free.
   let waiting: Waiting[] = [];
   let timer: NodeJS.Timeout | null = null;
-  /** The batch being committed; the next goes when it is answered. */
-  let inFlight: Promise<void> | null = null;
+  let checking: Waiting[] | null = null;
+  let ready: { batch: Waiting[]; checked: CheckedBatch } | null = null;
+  let committing: Waiting[] | null = null;
+  let drained: (() => void) | null = null;
 
   function enqueue(w: Waiting): void {
     waiting.push(w);
-    // While a batch commits, the next one gathers; it goes as soon as the commit is answered.
-    if (inFlight !== null) return;
+    if (checking !== null || ready !== null) return;
     if (waiting.length >= BATCH_MAX) flush();
     else timer ??= setTimeout(flush, BATCH_WAIT_MS);
   }
 
-  /** Sends what waits (up to BATCH_MAX) to be committed, unless a batch is being committed. */
+  /** Sends what waits (up to BATCH_MAX) to be checked, unless the checker is busy or a checked batch waits. */
   function flush(): void {
     if (timer !== null) clearTimeout(timer);
     timer = null;
-    if (inFlight !== null || waiting.length === 0) return;
+    if (checking !== null || ready !== null || waiting.length === 0) return idle();
     const batch = waiting.length <= BATCH_MAX ? waiting : waiting.slice(0, BATCH_MAX);
     waiting = batch === waiting ? [] : waiting.slice(BATCH_MAX);
-    inFlight = commit(batch).finally(() => {
-      inFlight = null;
+    checking = batch;
+    sink.check(batch.map((w) => w.message)).then(
+      (checked) => {
+        checking = null;
+        ready = { batch, checked };
+        pump();
+        flush();
+      },
+      (err: unknown) => {
+        checking = null;
+        failBatch(batch, err);
+        flush();
+      },
+    );
+  }
+
+  /**
+   * Commits the checked batch when no commit is under way, then answers each authorisation: PUBACKs
+   * follow, in arrival order. Messages of connections whose earlier message failed are left out
+   * (decided now, after the commit before this one), and a failed batch breaks its connections.
+   */
+  function pump(): void {
+    if (committing !== null || ready === null) return idle();
+    const { batch, checked } = ready;
+    ready = null;
+    committing = batch;
+    // Shutting down: nothing more is committed (the store may be closing); unacknowledged, the
+    // messages are sent again to the next collector.
+    const skip = new Set<number>();
+    batch.forEach((w, i) => {
+      if (closing || (w.client !== null && broken.has(w.client))) skip.add(i);
+    });
+    const answerSkipped = () => {
+      for (const i of skip) batch[i]!.done(new Error(closing ? 'collector is shutting down' : 'an earlier message on this connection was not committed'));
+    };
+    // Sent even when every message is left out: the sink may hold the checked batch until then.
+    const committed = sink.commit(checked, skip);
+    committed.then(
+      () => {
+        answerSkipped();
+        batch.forEach((w, i) => skip.has(i) || w.done(null));
+      },
+      (err: unknown) => {
+        answerSkipped();
+        failBatch(batch.filter((_, i) => !skip.has(i)), err);
+      },
+    ).finally(() => {
+      committing = null;
+      pump();
       flush();
     });
   }
 
-  /**
-   * Commits a batch, then answers each authorisation: PUBACKs follow, in arrival order. A batch
-   * whose commit failed is not acknowledged, and its connections take nothing more.
-   */
-  async function commit(batch: Waiting[]): Promise<void> {
-    // Shutting down: nothing more is committed (the store may be closing); unacknowledged, the
-    // messages are sent again to the next collector.
-    if (closing) {
-      for (const w of batch) w.done(new Error('collector is shutting down'));
-      return;
-    }
-    const go: Waiting[] = [];
+  /** A batch that was not committed: not acknowledged, and its connections take nothing more. */
+  function failBatch(batch: Waiting[], err: unknown): void {
     for (const w of batch) {
-      if (w.client !== null && broken.has(w.client)) w.done(new Error('an earlier message on this connection was not committed'));
-      else go.push(w);
+      stats.ingest_failed++;
+      if (w.client !== null) broken.add(w.client);
+      log.limited(parseTopic(w.message.topic)?.device ?? '', 'ingest_failed', 'error', 'mqtt: ingest failed; the message is not acknowledged and will be sent again', {
+        topic: w.message.topic,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      w.done(new Error('ingest failed; not acknowledged'));
     }
-    if (go.length === 0) return;
-    try {
-      await sink.ingest(go.map((w) => w.message));
-    } catch (err) {
-      for (const w of go) {
-        stats.ingest_failed++;
-        if (w.client !== null) broken.add(w.client);
-        log.limited(parseTopic(w.message.topic)?.device ?? '', 'ingest_failed', 'error', 'mqtt: ingest failed; the message is not acknowledged and will be sent again', {
-          topic: w.message.topic,
-          error: err instanceof Error ? err.message : String(err),
-        });
-        w.done(new Error('ingest failed; not acknowledged'));
-      }
-      return;
-    }
-    for (const w of go) w.done(null);
+  }
+
+  function idle(): void {
+    if (drained !== null && checking === null && ready === null && committing === null) drained();
   }
 
   broker.on('clientError', (client: Client, err: Error) => {
@@ -256,15 +289,14 @@ export async function startEmbeddedBroker(config: CollectorConfig, opts: Embedde
     close() {
       closed ??= (async () => {
         closing = true;
-        // What waits is refused; a batch being committed is let finish, so nothing reaches the
-        // sink after this resolves.
-        flush();
+        // What waits is refused; a batch being checked or committed is let finish (a checked one
+        // is then refused), so nothing reaches the sink after this resolves.
         if (timer !== null) clearTimeout(timer);
-        const pendingBatch = inFlight;
-        if (pendingBatch !== null) await pendingBatch;
+        timer = null;
         const rest = waiting;
         waiting = [];
         for (const w of rest) w.done(new Error('collector is shutting down'));
+        if (checking !== null || ready !== null || committing !== null) await new Promise<void>((resolve) => (drained = resolve));
         const socketClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         await new Promise<void>((resolve) => broker.close(() => resolve()));
         await socketClosed;

@@ -21,7 +21,7 @@ import {
   type StatusMessage,
 } from '../../agent/wire/index.js';
 import type { CollectorLogger } from '../log.js';
-import { DETAIL_CAP, type CollectorStore } from '../store/index.js';
+import { DETAIL_CAP, type CollectorStore, type IncomingMessage } from '../store/index.js';
 import { checkProfile, type ProfileCheckMode } from './profile-check.js';
 
 export type IngestResult =
@@ -32,6 +32,16 @@ export type IngestResult =
   | { status: 'status' }
   /** An empty payload on a status topic: a retained message being cleared. */
   | { status: 'ignored' };
+
+/**
+ * The checking half of ingest, before anything is stored: what to store, or what to do instead.
+ * Plain data, so it can be checked on one thread and stored on another (worker.ts).
+ */
+export type Checked =
+  | { t: 'store'; m: IncomingMessage }
+  | { t: 'refuse'; reason: RefusalReason; detail: string; device: string }
+  | { t: 'status'; s: StatusMessage }
+  | { t: 'ignored' };
 
 export interface IngestOptions {
   /** Larger messages are refused as `oversized`. */
@@ -91,30 +101,59 @@ export class Ingest {
   private readonly now: () => number;
   private readonly profileCheck: ProfileCheckMode;
 
-  constructor(
-    private readonly store: CollectorStore,
-    opts: IngestOptions,
-  ) {
+  /** Null on a thread that only checks (worker.ts). */
+  private readonly storeOrNull: CollectorStore | null;
+
+  constructor(store: CollectorStore | null, opts: IngestOptions) {
+    this.storeOrNull = store;
     this.maxBytes = opts.maxMessageBytes;
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
     this.profileCheck = opts.profileCheck ?? 'structural';
   }
 
+  private get db(): CollectorStore {
+    if (this.storeOrNull === null) throw new Error('this Ingest only checks messages: it has no store');
+    return this.storeOrNull;
+  }
+
   /** One message from the broker, committed (or refused and counted) when this returns. */
   fromMqtt(topic: string, payload: Uint8Array, receivedAt?: number): IngestResult {
     const at = receivedAt ?? this.now();
+    return this.store(this.checkMqtt(topic, payload, at), at);
+  }
+
+  /**
+   * Everything ingest checks of a message from the broker, without the store: decoding, the
+   * topic against the envelope, inflating and checking the body. Never throws.
+   */
+  checkMqtt(topic: string, payload: Uint8Array, at: number): Checked {
     const t = typeof topic === 'string' ? parseTopic(topic) : null;
-    if (t === null) {
-      return this.refuse(new Refusal('topic_mismatch', `topic ${show(topic)} is not ${TOPIC_ROOT}/<site>/<device>/<kind>`, ''), at);
+    if (t === null) return refusal(new Refusal('topic_mismatch', `topic ${show(topic)} is not ${TOPIC_ROOT}/<site>/<device>/<kind>`, ''));
+    if (t.kind === 'status') return this.checkStatus(t.device, t.site, payload);
+    return this.checkEnvelope(payload, at, { device: t.device, site: t.site, kind: t.kind });
+  }
+
+  /** Stores what checkMqtt (or checkEnvelope) said: the message, its refusal, or a status. */
+  store(c: Checked, at: number): IngestResult {
+    switch (c.t) {
+      case 'ignored':
+        return IGNORED;
+      case 'status':
+        this.db.commitStatus(c.s, at);
+        return STATUS;
+      case 'refuse':
+        return this.refuse(new Refusal(c.reason, c.detail, c.device), at);
+      case 'store':
+        // A copy of a stored message is checked again before the insert finds it a duplicate:
+        // copies are rare, and looking first would cost every message a read of its own.
+        return this.db.commitMessage(c.m) === 'stored' ? STORED : DUPLICATE;
     }
-    if (t.kind === 'status') return this.status(t.device, t.site, payload, at);
-    return this.envelope(payload, at, { device: t.device, site: t.site, kind: t.kind });
   }
 
   /** Many messages in one transaction (one commit instead of one each); results in order. */
   fromMqttBatch(messages: readonly MqttMessage[]): IngestResult[] {
-    return this.store.transaction(() => messages.map((m) => this.fromMqtt(m.topic, m.payload, m.receivedAt)));
+    return this.db.transaction(() => messages.map((m) => this.fromMqtt(m.topic, m.payload, m.receivedAt)));
   }
 
   /** One envelope from a bundle, with no topic or header to hold it against. */
@@ -129,7 +168,7 @@ export class Ingest {
   importBundle(buf: Uint8Array, opts: { hmacKey: string | null; requireHmac: boolean }): BundleImport {
     const { header, messages } = readBundle(buf, opts);
     const expected: Expected = { device: header.device, site: header.site, kind: null };
-    return this.store.transaction(() => {
+    return this.db.transaction(() => {
       const r: BundleImport = { messages: messages.length, stored: 0, duplicates: 0, refused: 0, refusedBy: {} };
       for (const m of messages) {
         const res = this.envelope(m, this.now(), expected);
@@ -145,25 +184,29 @@ export class Ingest {
   }
 
   private envelope(payload: Uint8Array, at: number, expected: Expected | null): IngestResult {
+    return this.store(this.checkEnvelope(payload, at, expected), at);
+  }
+
+  private checkEnvelope(payload: Uint8Array, at: number, expected: Expected | null): Checked {
     const env = this.guard(() => this.readEnvelope(payload, expected), 'bad_envelope', expected?.device ?? '');
-    if (env instanceof Refusal) return this.refuse(env, at);
-    // A copy of a stored message is checked again before the insert finds it a duplicate: copies
-    // are rare, and looking first would cost every message a read of its own.
+    if (env instanceof Refusal) return refusal(env);
     const read = this.guard(() => this.readBody(env), 'bad_body', env.device);
-    if (read instanceof Refusal) return this.refuse(read, at);
-    const outcome = this.store.commitMessage({
-      device: env.device,
-      site: env.site,
-      seq: env.seq,
-      sent_at: env.sent_at,
-      received_at: at,
-      bytes: payload.length,
-      body: read.body,
-      raw: env.body,
-      enc: env.enc ?? null,
-      plain: read.plain,
-    });
-    return outcome === 'stored' ? STORED : DUPLICATE;
+    if (read instanceof Refusal) return refusal(read);
+    return {
+      t: 'store',
+      m: {
+        device: env.device,
+        site: env.site,
+        seq: env.seq,
+        sent_at: env.sent_at,
+        received_at: at,
+        bytes: payload.length,
+        body: read.body,
+        raw: env.body,
+        enc: env.enc ?? null,
+        plain: read.plain,
+      },
+    };
   }
 
   private readEnvelope(payload: Uint8Array, expected: Expected | null): Envelope | Refusal {
@@ -193,8 +236,8 @@ export class Ingest {
     return { body: b, plain: plain.value };
   }
 
-  private status(device: string, site: string, payload: Uint8Array, at: number): IngestResult {
-    if (payload.length === 0) return IGNORED;
+  private checkStatus(device: string, site: string, payload: Uint8Array): Checked {
+    if (payload.length === 0) return { t: 'ignored' };
     const s = this.guard((): StatusMessage | Refusal => {
       const d = decodeStatus(payload, this.maxBytes);
       if (!d.ok) return new Refusal(d.reason, d.detail, device);
@@ -203,9 +246,7 @@ export class Ingest {
       }
       return d.value;
     }, 'bad_envelope', device);
-    if (s instanceof Refusal) return this.refuse(s, at);
-    this.store.commitStatus(s, at);
-    return STATUS;
+    return s instanceof Refusal ? refusal(s) : { t: 'status', s };
   }
 
   /**
@@ -224,10 +265,14 @@ export class Ingest {
 
   private refuse(r: Refusal, at: number): IngestResult {
     const detail = r.detail.length > DETAIL_CAP ? `${r.detail.slice(0, DETAIL_CAP - 3)}...` : r.detail;
-    this.store.commitRefusal(r.device, r.refused, detail, at);
+    this.db.commitRefusal(r.device, r.refused, detail, at);
     this.log.limited(r.device, r.refused, 'warn', 'ingest: message refused', { detail });
     return { status: 'refused', reason: r.refused, detail };
   }
+}
+
+function refusal(r: Refusal): Checked {
+  return { t: 'refuse', reason: r.refused, detail: r.detail, device: r.device };
 }
 
 function show(topic: unknown): string {

@@ -17,7 +17,7 @@
 
 import { connect, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { CollectorConfig } from '../config/types.js';
-import type { MqttSink } from '../ingest/index.js';
+import { ingestNow, type MqttSink } from '../ingest/index.js';
 import type { Logger } from '../log.js';
 import { clientOptions, subscriptionTopic } from './options.js';
 
@@ -105,7 +105,7 @@ export function startSubscriber(config: CollectorConfig, opts: SubscriberOptions
     if (broken) return done(new Error('an earlier message on this connection was not committed'));
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     // mqtt.js hands over the next message only after `done`: one message at a time, in order.
-    sink.ingest([{ topic: packet.topic, payload }]).then(
+    ingestNow(sink, [{ topic: packet.topic, payload }]).then(
       () => {
         stats.acknowledged++;
         done();

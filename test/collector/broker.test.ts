@@ -10,7 +10,7 @@ import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { authorizeTopic, DeviceGate, startEmbeddedBroker, type EmbeddedBroker, type MqttSink } from '../../collector/broker/index.js';
 import { defaultCollectorConfig, type CollectorConfig, type DeviceCredential } from '../../collector/config/index.js';
-import { Ingest, inlineSink } from '../../collector/ingest/index.js';
+import { Ingest, inlineSink, type InlineBatch } from '../../collector/ingest/index.js';
 import { decodeEnvelope } from '../../agent/wire/index.js';
 import { createCollectorLogger, type Logger } from '../../collector/log.js';
 import { CollectorStore } from '../../collector/store/index.js';
@@ -149,14 +149,15 @@ describe('embedded broker', () => {
     const calls: string[] = [];
     const inline = inlineSink(ingest);
     const flaky: MqttSink = {
-      ingest(messages) {
+      check: (messages) => inline.check(messages),
+      commit(batch, skip) {
         if (failNext) {
           failNext = false;
           calls.push('throw');
           return Promise.reject(new Error('disk full'));
         }
         calls.push('commit');
-        return inline.ingest(messages);
+        return inline.commit(batch, skip);
       },
     };
     const b = await start(flaky);
@@ -183,16 +184,19 @@ describe('embedded broker', () => {
     // The batch that holds the second message fails as a whole; whatever was behind it on the
     // connection must not be committed before the device has sent it again.
     const flaky: MqttSink = {
-      async ingest(messages) {
-        if (!failed && committed + messages.length >= 2) {
+      check: (messages) => inline.check(messages),
+      async commit(batch, skip) {
+        const { messages } = batch as InlineBatch;
+        const kept = messages.length - skip.size;
+        if (!failed && committed + kept >= 2) {
           failed = true;
           throw new Error('disk full');
         }
-        committed += messages.length;
-        const results = await inline.ingest(messages);
+        committed += kept;
+        const results = await inline.commit(batch, skip);
         results.forEach((r, i) => {
           const env = decodeEnvelope(messages[i]!.payload, 1 << 20);
-          if (r.status === 'stored' && env.ok) order.push(env.value.seq);
+          if (r?.status === 'stored' && env.ok) order.push(env.value.seq);
         });
         return results;
       },
@@ -329,7 +333,7 @@ describe('embedded broker on a taken port', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-broker-'));
     const base = testConfig(dir);
     const config: CollectorConfig = { ...base, source: path.join(dir, 'collector.yaml'), mqtt: { ...base.mqtt, listen: { host: '127.0.0.1', port: 1883 } } };
-    const err = await startEmbeddedBroker(config, { sink: { ingest: () => Promise.resolve([]) }, log: createCollectorLogger({ write: () => {} }) }).then(
+    const err = await startEmbeddedBroker(config, { sink: inlineSink(new Ingest(null, { maxMessageBytes: 1024, log: createCollectorLogger({ write: () => {} }) })), log: createCollectorLogger({ write: () => {} }) }).then(
       () => null,
       (e: unknown) => e as Error,
     );

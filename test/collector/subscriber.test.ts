@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCollectorConfig, type CollectorConfig } from '../../collector/config/index.js';
-import { Ingest, inlineSink } from '../../collector/ingest/index.js';
+import { Ingest, inlineSink, type InlineBatch } from '../../collector/ingest/index.js';
 import { createCollectorLogger, type Logger } from '../../collector/log.js';
 import { CollectorStore } from '../../collector/store/index.js';
 import { clientOptions, startSubscriber, subscriptionTopic, withoutPassword, type MqttSink, type Subscriber } from '../../collector/subscriber/index.js';
@@ -130,12 +130,13 @@ describe('subscriber on Mosquitto', () => {
     let failed = 0;
     const inline = inlineSink(s.ingest);
     const flaky: MqttSink = {
-      ingest(messages) {
-        if (messages.some((m) => m.topic.includes(device)) && failed === 0 && s.seqs(device).length === 3) {
+      check: (messages) => inline.check(messages),
+      commit(batch, skip) {
+        if ((batch as InlineBatch).messages.some((m) => m.topic.includes(device)) && failed === 0 && s.seqs(device).length === 3) {
           failed++;
           return Promise.reject(new Error('disk full'));
         }
-        return inline.ingest(messages);
+        return inline.commit(batch, skip);
       },
     };
     const sub = subscribe(s, `ew-test-col-${RUN}-b`, {}, flaky);

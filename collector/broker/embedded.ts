@@ -9,11 +9,12 @@
 // PubAck(packet), ...)` before `broker.publish`). The `published` hook and the `publish` event run
 // after the PUBACK is written, so they are too late. authorizePublish therefore holds its callback
 // until the message is committed. PUBLISHes gather for up to BATCH_WAIT_MS and go to the sink as
-// one batch (one SQLite transaction, on the ingest worker's thread in `run`); while it commits,
-// the next batch gathers, and goes when the answer comes, so batches grow with the load and commit
-// in arrival order. Then each callback lets aedes go on to its PUBACK. When the commit fails, the
-// callbacks carry an error: aedes closes those connections without a PUBACK and the agents send
-// the messages again after they reconnect.
+// one batch: checked first (decode, inflate, checks), then committed in one SQLite transaction (in
+// `run`, on two worker threads: ingest/worker.ts). While one batch commits the next is checked and
+// a third gathers, so batches grow with the load; they commit one at a time, in arrival order. Then
+// each callback lets aedes go on to its PUBACK. When a commit fails, the callbacks carry an error:
+// aedes closes those connections without a PUBACK and the agents send the messages again after
+// they reconnect; whatever else those connections sent meanwhile is left out of later commits.
 //
 // A malformed message is acknowledged all the same (ingest has counted it; sending it again would
 // not make it better); an ACL violation is refused here, counted and logged at most once a minute

@@ -237,6 +237,11 @@ export class IngestWorker implements MqttSink {
     return r.results;
   }
 
+  /** The checker's and the writer's threads (tests kill one to see the collector stop). */
+  threads(): readonly Worker[] {
+    return [this.checker.worker, this.writer.worker];
+  }
+
   /** Requests sent to either thread and not answered yet. */
   inFlight(): number {
     return this.checker.pending.size + this.writer.pending.size;

@@ -215,6 +215,43 @@ describe('embedded broker', () => {
     expect(store.status().duplicates).toBeLessThanOrEqual(1);
   });
 
+  it('a batch checked while the batch before it fails to commit leaves out that connection, so the resend keeps the order', async () => {
+    // Checks take 40 ms and the first commit fails after 40 ms: seq 1 goes alone, seqs 2 and 3 are
+    // checked while it fails, and must then be left out of the next commit, not stored ahead of it.
+    const inline = inlineSink(ingest);
+    const skips: number[][] = [];
+    const order: number[] = [];
+    let commits = 0;
+    const slow: MqttSink = {
+      check: async (messages) => {
+        await sleep(40);
+        return inline.check(messages);
+      },
+      async commit(batch, skip) {
+        skips.push([...skip]);
+        if (commits++ === 0) {
+          await sleep(40);
+          throw new Error('disk full');
+        }
+        const results = await inline.commit(batch, skip);
+        results.forEach((r, i) => {
+          const env = decodeEnvelope((batch as InlineBatch).messages[i]!.payload, 1 << 20);
+          if (r?.status === 'stored' && env.ok) order.push(env.value.seq);
+        });
+        return results;
+      },
+    };
+    await start(slow);
+    const d1 = await device('d1', 'pw-one', { reconnectPeriod: 50 });
+    const sent = [windowMessage('d1', 1)].map((m) => d1.publishAsync(m.topic, Buffer.from(m.bytes), { qos: 1 }));
+    await sleep(10);
+    sent.push(...[2, 3].map((seq) => windowMessage('d1', seq)).map((m) => d1.publishAsync(m.topic, Buffer.from(m.bytes), { qos: 1 })));
+    await Promise.all(sent);
+    expect(skips[1]).toEqual([0, 1]);
+    expect(order).toEqual([1, 2, 3]);
+    expect(store.status().summaries).toBe(3);
+  });
+
   it('stores a message sent twice once (exactly once by device and seq)', async () => {
     await start();
     const d1 = await device('d1', 'pw-one');

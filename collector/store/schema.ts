@@ -105,4 +105,25 @@ export const MIGRATIONS: string[] = [
     value INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 2: fleet rollups (collector/fleet): per model, version and bucket, the merge of every device's
+  // window profile, for the whole fleet and per site; and where the folding of summaries has got to.
+  `
+  CREATE INDEX summaries_fleet ON summaries (model, model_version, start_ms);
+  CREATE TABLE fleet_buckets (
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    resolution TEXT NOT NULL CHECK (resolution IN ('window', 'hour', 'day')),
+    scope TEXT NOT NULL,            -- '' the whole fleet; 'site:<name>' one site
+    start_ms INTEGER NOT NULL,      -- the window's start, or the UTC hour or day it falls in
+    profile BLOB NOT NULL,          -- WindowProfile.encode() of the merge
+    windows INTEGER NOT NULL,       -- device windows merged in (a device's window once, at its latest revision)
+    records INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (model, model_version, resolution, scope, start_ms)
+  );
+  CREATE TABLE fleet_state (
+    name TEXT PRIMARY KEY,          -- 'folded_rowid': summaries up to this rowid are in the buckets
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -1,0 +1,362 @@
+// Fleet rollups: every stored summary folded into merged profiles per model, version and bucket,
+// for the whole fleet and per site, at three resolutions: the window (the agents' window start),
+// the UTC hour and the UTC day. A bucket holds each device window once, at its latest revision.
+//
+// Folding runs behind ingest, from a watermark on the summaries' rowid, in steps of one
+// transaction each (buckets and watermark together, so a crash folds nothing twice):
+//   - a window seen for the first time (revision 0, sent whole, no other row for it) is merged into
+//     its window, hour and day buckets as it is: sketches merge, so adding is exact;
+//   - a window seen again (a revision by late labels, a summary sent in parts, a copy) cannot be
+//     added without counting it twice: its window bucket is merged again from the latest complete
+//     revision of every device's window, and its hour and day are merged again from their windows
+//     and hours (rollups are merges of merges).
+// A profile that does not decode is left out, counted and logged once: ingest checks structure,
+// not every sketch (ingest/profile-check.ts).
+import type Database from 'better-sqlite3';
+import { WindowProfile } from '../../agent/profile/index.js';
+import { decodeBody, unpackBody, type WindowBody } from '../../agent/wire/index.js';
+import type { CollectorLogger } from '../log.js';
+
+export type Resolution = 'window' | 'hour' | 'day';
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+/** The scope of the whole fleet; a site's is siteScope(name). */
+export const FLEET = '';
+export const siteScope = (site: string): string => `site:${site}`;
+
+const WATERMARK = 'folded_rowid';
+/** Summaries folded per step (one transaction). */
+const DEFAULT_BATCH = 500;
+
+export const bucketStart = (res: Resolution, t: number): number => (res === 'window' ? t : res === 'hour' ? t - (t % HOUR_MS) : t - (t % DAY_MS));
+
+export interface StepResult {
+  /** Summary rows folded in. */
+  folded: number;
+  /** Windows added to their buckets as they were. */
+  added: number;
+  /** Window buckets merged again from their device windows; hours and days from their parts. */
+  remerged: { window: number; hour: number; day: number };
+  /** Profiles left out: they did not decode, or would not merge with the bucket (another task). */
+  undecodable: number;
+  /** Whether more summaries wait to be folded. */
+  more: boolean;
+}
+
+interface NewRow {
+  rowid: number;
+  device: string;
+  kind: 'summary' | 'revision';
+  model: string;
+  model_version: string;
+  start_ms: number;
+  revision: number;
+  part_index: number;
+  part_of: number;
+  body: Buffer;
+  body_enc: string | null;
+  site: string;
+}
+
+interface BucketRow {
+  scope: string;
+  start_ms: number;
+  profile: Buffer;
+  windows: number;
+  records: number;
+}
+
+/** Profiles to merge into one bucket, by (resolution, scope, start). */
+class Contributions {
+  readonly map = new Map<string, { res: Resolution; scope: string; start: number; profiles: WindowProfile[] }>();
+  add(res: Resolution, scope: string, start: number, p: WindowProfile): void {
+    const key = `${res}\u0000${scope}\u0000${start}`;
+    let c = this.map.get(key);
+    if (c === undefined) this.map.set(key, (c = { res, scope, start, profiles: [] }));
+    c.profiles.push(p);
+  }
+}
+
+export interface FleetAggregatorOptions {
+  log: CollectorLogger;
+  now?: () => number;
+  /** Summaries folded per step. */
+  batch?: number;
+}
+
+export class FleetAggregator {
+  private readonly now: () => number;
+  private readonly batch: number;
+  private readonly log: CollectorLogger;
+  private readonly s: Record<string, Database.Statement>;
+  /** Profiles that did not decode in the current step. */
+  private undecodable = 0;
+
+  constructor(
+    private readonly db: Database.Database,
+    opts: FleetAggregatorOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.batch = opts.batch ?? DEFAULT_BATCH;
+    this.log = opts.log;
+    this.s = {
+      watermark: db.prepare(`SELECT value FROM fleet_state WHERE name = '${WATERMARK}'`),
+      setWatermark: db.prepare(`INSERT INTO fleet_state (name, value) VALUES ('${WATERMARK}', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`),
+      newRows: db.prepare(`
+        SELECT s.rowid AS rowid, s.device, s.kind, s.model, s.model_version, s.start_ms, s.revision, s.part_index, s.part_of,
+          s.body, s.body_enc, d.site
+        FROM summaries s JOIN devices d ON d.id = s.device
+        WHERE s.rowid > ? ORDER BY s.rowid LIMIT ?`),
+      windowRows: db.prepare('SELECT count(*) AS n FROM summaries WHERE device = ? AND model = ? AND start_ms = ? AND model_version = ?'),
+      windowMembers: db.prepare(`
+        SELECT s.rowid AS rowid, s.device, s.kind, s.model, s.model_version, s.start_ms, s.revision, s.part_index, s.part_of,
+          s.body, s.body_enc, d.site
+        FROM summaries s JOIN devices d ON d.id = s.device
+        WHERE s.model = ? AND s.model_version = ? AND s.start_ms = ?`),
+      bucket: db.prepare('SELECT profile, windows, records FROM fleet_buckets WHERE model = ? AND model_version = ? AND resolution = ? AND scope = ? AND start_ms = ?'),
+      children: db.prepare(`
+        SELECT scope, start_ms, profile, windows, records FROM fleet_buckets
+        WHERE model = ? AND model_version = ? AND resolution = ? AND start_ms >= ? AND start_ms < ?`),
+      put: db.prepare(`
+        INSERT INTO fleet_buckets (model, model_version, resolution, scope, start_ms, profile, windows, records, updated_at)
+        VALUES (@model, @model_version, @resolution, @scope, @start_ms, @profile, @windows, @records, @updated_at)
+        ON CONFLICT (model, model_version, resolution, scope, start_ms) DO UPDATE SET
+          profile = excluded.profile, windows = excluded.windows, records = excluded.records, updated_at = excluded.updated_at`),
+      dropScopes: db.prepare(`
+        DELETE FROM fleet_buckets WHERE model = ? AND model_version = ? AND resolution = ? AND start_ms = ?
+          AND scope NOT IN (SELECT value FROM json_each(?))`),
+    };
+  }
+
+  /** Summaries stored and not folded yet. */
+  backlog(): number {
+    const wm = this.watermark();
+    return (this.db.prepare('SELECT count(*) AS n FROM summaries WHERE rowid > ?').get(wm) as { n: number }).n;
+  }
+
+  /** Folds the next batch of summaries in one transaction. */
+  step(): StepResult {
+    return this.db.transaction(() => this.stepInTransaction())();
+  }
+
+  /** Steps until nothing is left (or `maxSteps`); the results added up. */
+  catchUp(maxSteps = Number.POSITIVE_INFINITY): StepResult {
+    const total: StepResult = { folded: 0, added: 0, remerged: { window: 0, hour: 0, day: 0 }, undecodable: 0, more: false };
+    for (let i = 0; i < maxSteps; i++) {
+      const r = this.step();
+      total.folded += r.folded;
+      total.added += r.added;
+      total.remerged.window += r.remerged.window;
+      total.remerged.hour += r.remerged.hour;
+      total.remerged.day += r.remerged.day;
+      total.undecodable += r.undecodable;
+      total.more = r.more;
+      if (!r.more) break;
+    }
+    return total;
+  }
+
+  private watermark(): number {
+    return (this.s['watermark']!.get() as { value: number } | undefined)?.value ?? 0;
+  }
+
+  private stepInTransaction(): StepResult {
+    const result: StepResult = { folded: 0, added: 0, remerged: { window: 0, hour: 0, day: 0 }, undecodable: 0, more: false };
+    this.undecodable = 0;
+    const rows = this.s['newRows']!.all(this.watermark(), this.batch) as NewRow[];
+    if (rows.length === 0) return result;
+    result.folded = rows.length;
+    result.more = rows.length === this.batch;
+
+    // Window buckets touched, and which of them must be merged again from their members.
+    const windows = new Map<string, { model: string; version: string; start: number; rows: NewRow[]; again: boolean }>();
+    for (const r of rows) {
+      const key = keyOf(r.model, r.model_version, r.start_ms);
+      let w = windows.get(key);
+      if (w === undefined) windows.set(key, (w = { model: r.model, version: r.model_version, start: r.start_ms, rows: [], again: false }));
+      w.rows.push(r);
+      const seenBefore = r.revision !== 0 || r.part_of !== 1 || (this.s['windowRows']!.get(r.device, r.model, r.start_ms, r.model_version) as { n: number }).n > 1;
+      if (seenBefore) w.again = true;
+    }
+
+    const add = new Map<string, { model: string; version: string; c: Contributions }>();
+    const hoursAgain = new Map<string, { model: string; version: string; start: number }>();
+    for (const w of windows.values()) {
+      const mv = keyOf(w.model, w.version, 0);
+      if (w.again) {
+        result.undecodable += this.remergeWindow(w.model, w.version, w.start);
+        result.remerged.window++;
+        const h = bucketStart('hour', w.start);
+        hoursAgain.set(keyOf(w.model, w.version, h), { model: w.model, version: w.version, start: h });
+        continue;
+      }
+      let a = add.get(mv);
+      if (a === undefined) add.set(mv, (a = { model: w.model, version: w.version, c: new Contributions() }));
+      for (const r of w.rows) {
+        const p = this.profileOf(r);
+        if (p === null) continue;
+        result.added++;
+        for (const scope of [FLEET, siteScope(r.site)]) {
+          a.c.add('window', scope, r.start_ms, p);
+          a.c.add('hour', scope, bucketStart('hour', r.start_ms), p);
+          a.c.add('day', scope, bucketStart('day', r.start_ms), p);
+        }
+      }
+    }
+
+    // Added windows go into their buckets; hours and days merged again take them from their parts.
+    const daysAgain = new Map<string, { model: string; version: string; start: number }>();
+    for (const h of hoursAgain.values()) {
+      const d = bucketStart('day', h.start);
+      daysAgain.set(keyOf(h.model, h.version, d), { model: h.model, version: h.version, start: d });
+    }
+    for (const { model, version, c } of add.values()) {
+      for (const b of c.map.values()) {
+        if (b.res === 'hour' && hoursAgain.has(keyOf(model, version, b.start))) continue;
+        if (b.res === 'day' && daysAgain.has(keyOf(model, version, b.start))) continue;
+        result.undecodable += this.mergeInto(model, version, b.res, b.scope, b.start, b.profiles);
+      }
+    }
+    for (const h of hoursAgain.values()) {
+      result.undecodable += this.remergeFrom('window', 'hour', h.model, h.version, h.start, HOUR_MS);
+      result.remerged.hour++;
+    }
+    for (const d of daysAgain.values()) {
+      result.undecodable += this.remergeFrom('hour', 'day', d.model, d.version, d.start, DAY_MS);
+      result.remerged.day++;
+    }
+    this.s['setWatermark']!.run(rows[rows.length - 1]!.rowid);
+    result.undecodable += this.undecodable;
+    return result;
+  }
+
+  /** A summary row's profile, or null (logged once) when it does not decode. */
+  private profileOf(r: NewRow): WindowProfile | null {
+    try {
+      const plain = unpackBody({ body: r.body, ...(r.body_enc === 'deflate' ? { enc: 'deflate' as const } : {}) });
+      if (!plain.ok) throw new Error(plain.detail);
+      const b = decodeBody(r.kind, plain.value);
+      if (!b.ok) throw new Error(b.detail);
+      return WindowProfile.decode((b.value.body as WindowBody).profile);
+    } catch (err) {
+      this.undecodable++;
+      this.log.once(`fleet.undecodable.${r.device}`, 'warn', 'fleet: a summary profile does not decode; left out of the fleet view', {
+        device: r.device,
+        model: r.model,
+        start: r.start_ms,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return null;
+    }
+  }
+
+  /** Adds profiles to a bucket (created when missing); returns how many would not merge. */
+  private mergeInto(model: string, version: string, res: Resolution, scope: string, start: number, profiles: WindowProfile[]): number {
+    const row = this.s['bucket']!.get(model, version, res, scope, start) as { profile: Buffer; windows: number; records: number } | undefined;
+    let acc: WindowProfile | null = null;
+    let windows = 0;
+    if (row !== undefined) {
+      try {
+        acc = WindowProfile.decode(row.profile);
+        windows = row.windows;
+      } catch {
+        acc = null; // a bucket this build cannot read: built again from what comes
+      }
+    }
+    let failed = 0;
+    for (const p of profiles) {
+      try {
+        if (acc === null) acc = p.clone();
+        else acc.merge(p);
+        windows++;
+      } catch {
+        failed++;
+      }
+    }
+    if (acc !== null) this.put(model, version, res, scope, start, acc, windows);
+    return failed;
+  }
+
+  private put(model: string, version: string, res: Resolution, scope: string, start: number, p: WindowProfile, windows: number): void {
+    this.s['put']!.run({ model, model_version: version, resolution: res, scope, start_ms: start, profile: p.encode(), windows, records: p.count, updated_at: this.now() });
+  }
+
+  /** The window bucket merged again from the latest complete revision of each device's window. */
+  private remergeWindow(model: string, version: string, start: number): number {
+    const members = this.s['windowMembers']!.all(model, version, start) as NewRow[];
+    const byDevice = new Map<string, NewRow[]>();
+    for (const r of members) {
+      const list = byDevice.get(r.device);
+      if (list === undefined) byDevice.set(r.device, [r]);
+      else list.push(r);
+    }
+    const acc = new Map<string, { p: WindowProfile; windows: number }>();
+    let failed = 0;
+    for (const rows of byDevice.values()) {
+      // None yet: parts still on their way, or nothing that decodes (counted by profileOf).
+      const p = this.latestComplete(rows);
+      if (p === null) continue;
+      for (const scope of [FLEET, siteScope(rows[0]!.site)]) {
+        const a = acc.get(scope);
+        try {
+          if (a === undefined) acc.set(scope, { p: p.clone(), windows: 1 });
+          else {
+            a.p.merge(p);
+            a.windows++;
+          }
+        } catch {
+          failed++;
+        }
+      }
+    }
+    for (const [scope, a] of acc) this.put(model, version, 'window', scope, start, a.p, a.windows);
+    this.s['dropScopes']!.run(model, version, 'window', start, JSON.stringify([...acc.keys()]));
+    return failed;
+  }
+
+  /** A device window's profile at its highest revision with every part present, or null. */
+  private latestComplete(rows: NewRow[]): WindowProfile | null {
+    const revisions = [...new Set(rows.map((r) => r.revision))].sort((a, b) => b - a);
+    for (const rev of revisions) {
+      const of = rows.find((r) => r.revision === rev)!.part_of;
+      const parts = new Map<number, NewRow>();
+      for (const r of rows) if (r.revision === rev && r.part_of === of) parts.set(r.part_index, r);
+      if (parts.size !== of) continue;
+      const decoded = [...parts.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => this.profileOf(r));
+      if (decoded.some((p) => p === null)) continue;
+      try {
+        return of === 1 ? decoded[0]! : WindowProfile.joinParts(decoded as WindowProfile[]);
+      } catch {
+        continue;
+      }
+    }
+    return null;
+  }
+
+  /** An hour (or day) bucket merged again, per scope, from the window (or hour) buckets inside it. */
+  private remergeFrom(child: Resolution, parent: Resolution, model: string, version: string, start: number, span: number): number {
+    const rows = this.s['children']!.all(model, version, child, start, start + span) as BucketRow[];
+    const acc = new Map<string, { p: WindowProfile; windows: number }>();
+    let failed = 0;
+    for (const r of rows) {
+      try {
+        const p = WindowProfile.decode(r.profile);
+        const a = acc.get(r.scope);
+        if (a === undefined) acc.set(r.scope, { p, windows: r.windows });
+        else {
+          a.p.merge(p);
+          a.windows += r.windows;
+        }
+      } catch {
+        failed++;
+      }
+    }
+    for (const [scope, a] of acc) this.put(model, version, parent, scope, start, a.p, a.windows);
+    this.s['dropScopes']!.run(model, version, parent, start, JSON.stringify([...acc.keys()]));
+    return failed;
+  }
+}
+
+function keyOf(model: string, version: string, start: number): string {
+  return `${model}\u0000${version}\u0000${start}`;
+}

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { startEmbeddedBroker, type BrokerStats, type EmbeddedBroker } from '../broker/index.js';
 import { CollectorConfigError, defaultCollectorConfig, loadCollectorConfig, type CollectorConfig } from '../config/index.js';
 import { buildApi, listenHttp, type HttpServer } from '../http/index.js';
+import { FleetWorker } from '../fleet/index.js';
 import { Ingest, IngestWorker } from '../ingest/index.js';
 import { createCollectorLogger, type Level, type Logger } from '../log.js';
 import { CollectorStore } from '../store/index.js';
@@ -37,8 +38,10 @@ export interface RunningCollector {
   readonly store: CollectorStore;
   /** Ingest on the main thread's connection, for bundle imports; MQTT goes through the worker. */
   readonly ingest: Ingest;
-  /** Commits what MQTT brings, on its own thread. */
+  /** Commits what MQTT brings, on its own threads. */
   readonly worker: IngestWorker;
+  /** Folds stored summaries into the fleet rollups, on its own thread. */
+  readonly fleet: FleetWorker;
   /** Resolves with the error if the ingest worker dies: the collector cannot ingest any more. */
   readonly fatal: Promise<Error>;
   /** Set when the embedded broker runs. */
@@ -74,6 +77,18 @@ export async function startCollector(config: CollectorConfig, opts: StartOptions
     store.close();
     throw err;
   }
+  let fleet: FleetWorker;
+  try {
+    fleet = await FleetWorker.start({
+      dataDir: config.data_dir,
+      log,
+      onFatal: (err) => log.log('error', 'fleet worker failed; the fleet view stops moving, ingest goes on', { error: err.message }),
+    });
+  } catch (err) {
+    await worker.close();
+    store.close();
+    throw err;
+  }
   let broker: EmbeddedBroker | null = null;
   let subscriber: Subscriber | null = null;
   let http: HttpServer | null = null;
@@ -82,6 +97,7 @@ export async function startCollector(config: CollectorConfig, opts: StartOptions
     await subscriber?.close();
     await http?.close();
     await worker.close();
+    await fleet.close();
     store.close();
   };
   const endpoints: string[] = [];
@@ -111,6 +127,7 @@ export async function startCollector(config: CollectorConfig, opts: StartOptions
     store,
     ingest,
     worker,
+    fleet,
     fatal,
     broker,
     subscriber,

@@ -2,14 +2,17 @@
 // for the whole fleet and per site, at three resolutions: the window (the agents' window start),
 // the UTC hour and the UTC day. A bucket holds each device window once, at its latest revision.
 //
-// Folding runs behind ingest, from a watermark on the summaries' rowid, in steps of one
-// transaction each (buckets and watermark together, so a crash folds nothing twice):
-//   - a window seen for the first time (revision 0, sent whole, no other row for it) is merged into
-//     its window, hour and day buckets as it is: sketches merge, so adding is exact;
-//   - a window seen again (a revision by late labels, a summary sent in parts, a copy) cannot be
-//     added without counting it twice: its window bucket is merged again from the latest complete
-//     revision of every device's window, and its hour and day are merged again from their windows
-//     and hours (rollups are merges of merges).
+// Two steps, both behind ingest:
+//   - `step` folds new summaries (from a watermark on their rowid) into their window buckets. A
+//     window seen for the first time (revision 0, sent whole, no other row for it) is merged in as
+//     it is: sketches merge, so adding is exact. A window seen again (a revision by late labels, a
+//     summary sent in parts, a copy) cannot be added without counting it twice: its bucket is merged
+//     again from the latest complete revision of every device's window. The hours and days touched
+//     are marked dirty. Buckets, marks and watermark are written in one transaction, so a crash
+//     folds nothing twice.
+//   - `rollup` merges each dirty hour again from its window buckets and each dirty day from its
+//     hours (rollups are merges of merges), once a mark is `minAgeMs` old: one merge of 60 windows a
+//     minute instead of one merge per arriving summary.
 // A profile that does not decode is left out, counted and logged once: ingest checks structure,
 // not every sketch (ingest/profile-check.ts).
 import type Database from 'better-sqlite3';
@@ -35,7 +38,7 @@ export interface StepResult {
   folded: number;
   /** Windows added to their buckets as they were. */
   added: number;
-  /** Window buckets merged again from their device windows; hours and days from their parts. */
+  /** Window buckets merged again from their device windows (step); hours and days from their parts (rollup). */
   remerged: { window: number; hour: number; day: number };
   /** Profiles left out: they did not decode, or would not merge with the bucket (another task). */
   undecodable: number;
@@ -58,6 +61,18 @@ interface NewRow {
   site: string;
 }
 
+interface PutRow {
+  model: string;
+  model_version: string;
+  resolution: Resolution;
+  scope: string;
+  start_ms: number;
+  profile: Uint8Array;
+  windows: number;
+  records: number;
+  updated_at: number;
+}
+
 interface BucketRow {
   scope: string;
   start_ms: number;
@@ -66,10 +81,10 @@ interface BucketRow {
   records: number;
 }
 
-/** Profiles to merge into one bucket, by (resolution, scope, start). */
+/** Profiles to merge into one window bucket, by (model and version, scope, start). */
 class Contributions {
-  readonly map = new Map<string, { res: Resolution; scope: string; start: number; profiles: WindowProfile[] }>();
-  add(res: Resolution, scope: string, start: number, p: WindowProfile): void {
+  readonly map = new Map<string, { res: string; scope: string; start: number; profiles: WindowProfile[] }>();
+  add(res: string, scope: string, start: number, p: WindowProfile): void {
     const key = `${res}\u0000${scope}\u0000${start}`;
     let c = this.map.get(key);
     if (c === undefined) this.map.set(key, (c = { res, scope, start, profiles: [] }));
@@ -91,6 +106,12 @@ export class FleetAggregator {
   private readonly s: Record<string, Database.Statement>;
   /** Profiles that did not decode in the current step. */
   private undecodable = 0;
+  /** The current step's bucket writes, by key, and scopes to drop; written at the end of the step. */
+  private readonly pending = new Map<string, PutRow>();
+  private readonly drops: { model: string; version: string; res: Resolution; start: number; keep: string[] }[] = [];
+  private lastRowid = 0;
+  /** Hours and days the current step touched. */
+  private readonly dirty = new Map<string, { model: string; version: string; res: 'hour' | 'day'; start: number }>();
 
   constructor(
     private readonly db: Database.Database,
@@ -107,7 +128,9 @@ export class FleetAggregator {
           s.body, s.body_enc, d.site
         FROM summaries s JOIN devices d ON d.id = s.device
         WHERE s.rowid > ? ORDER BY s.rowid LIMIT ?`),
-      windowRows: db.prepare('SELECT count(*) AS n FROM summaries WHERE device = ? AND model = ? AND start_ms = ? AND model_version = ?'),
+      // The device's own windows: without INDEXED BY the planner may take summaries_fleet and read
+      // every device's row of that window.
+      windowRows: db.prepare('SELECT count(*) AS n FROM summaries INDEXED BY summaries_window WHERE device = ? AND model = ? AND start_ms = ? AND model_version = ?'),
       windowMembers: db.prepare(`
         SELECT s.rowid AS rowid, s.device, s.kind, s.model, s.model_version, s.start_ms, s.revision, s.part_index, s.part_of,
           s.body, s.body_enc, d.site
@@ -122,6 +145,11 @@ export class FleetAggregator {
         VALUES (@model, @model_version, @resolution, @scope, @start_ms, @profile, @windows, @records, @updated_at)
         ON CONFLICT (model, model_version, resolution, scope, start_ms) DO UPDATE SET
           profile = excluded.profile, windows = excluded.windows, records = excluded.records, updated_at = excluded.updated_at`),
+      markDirty: db.prepare(`
+        INSERT INTO fleet_dirty (model, model_version, resolution, start_ms, since) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (model, model_version, resolution, start_ms) DO NOTHING`),
+      dueDirty: db.prepare('SELECT model, model_version, start_ms FROM fleet_dirty WHERE resolution = ? AND since <= ? ORDER BY start_ms'),
+      clearDirty: db.prepare('DELETE FROM fleet_dirty WHERE model = ? AND model_version = ? AND resolution = ? AND start_ms = ?'),
       dropScopes: db.prepare(`
         DELETE FROM fleet_buckets WHERE model = ? AND model_version = ? AND resolution = ? AND start_ms = ?
           AND scope NOT IN (SELECT value FROM json_each(?))`),
@@ -134,12 +162,73 @@ export class FleetAggregator {
     return (this.db.prepare('SELECT count(*) AS n FROM summaries WHERE rowid > ?').get(wm) as { n: number }).n;
   }
 
-  /** Folds the next batch of summaries in one transaction. */
+  /**
+   * Folds the next batch of summaries. The merging is done first, reading only (the buckets are
+   * this aggregator's alone); the buckets and the watermark are then written in one short
+   * transaction, so ingest's writer waits for the disk, not for the merging.
+   */
   step(): StepResult {
-    return this.db.transaction(() => this.stepInTransaction())();
+    this.pending.clear();
+    this.drops.length = 0;
+    const r = this.compute();
+    if (r.folded > 0) {
+      this.db.transaction(() => {
+        for (const row of this.pending.values()) this.s['put']!.run(row);
+        for (const d of this.drops) this.s['dropScopes']!.run(d.model, d.version, d.res, d.start, JSON.stringify(d.keep));
+        const at = this.now();
+        for (const d of this.dirty.values()) this.s['markDirty']!.run(d.model, d.version, d.res, d.start, at);
+        this.s['setWatermark']!.run(this.lastRowid);
+      })();
+    }
+    this.pending.clear();
+    this.drops.length = 0;
+    this.dirty.clear();
+    return r;
   }
 
-  /** Steps until nothing is left (or `maxSteps`); the results added up. */
+  /**
+   * Merges again every hour marked dirty at least `minAgeMs` ago from its window buckets, then every
+   * such day from its hours; one transaction. Returns how many of each were merged.
+   */
+  rollup(minAgeMs = 0): { hour: number; day: number } {
+    const done = { hour: 0, day: 0 };
+    for (const res of ['hour', 'day'] as const) {
+      this.pending.clear();
+      this.drops.length = 0;
+      this.dirty.clear();
+      const due = this.s['dueDirty']!.all(res, this.now() - minAgeMs) as { model: string; model_version: string; start_ms: number }[];
+      if (due.length === 0) continue;
+      for (const d of due) {
+        this.remergeFrom(res === 'hour' ? 'window' : 'hour', res, d.model, d.model_version, d.start_ms, res === 'hour' ? HOUR_MS : DAY_MS);
+        if (res === 'hour') this.dirty.set(`${d.model}\u0000${d.model_version}\u0000${bucketStart('day', d.start_ms)}`, { model: d.model, version: d.model_version, res: 'day', start: bucketStart('day', d.start_ms) });
+      }
+      this.db.transaction(() => {
+        for (const row of this.pending.values()) this.s['put']!.run(row);
+        for (const d of this.drops) this.s['dropScopes']!.run(d.model, d.version, d.res, d.start, JSON.stringify(d.keep));
+        for (const d of due) this.s['clearDirty']!.run(d.model, d.model_version, res, d.start_ms);
+        // A day's mark is new when its hour is merged: the day is merged in the same call (minAgeMs
+        // applies to when its hours were first marked, not to this).
+        for (const d of this.dirty.values()) this.s['markDirty']!.run(d.model, d.version, d.res, d.start, 0);
+      })();
+      done[res] = due.length;
+    }
+    this.pending.clear();
+    this.drops.length = 0;
+    this.dirty.clear();
+    return done;
+  }
+
+  private markDirty(model: string, version: string, windowStart: number): void {
+    for (const res of ['hour', 'day'] as const) {
+      const start = bucketStart(res, windowStart);
+      this.dirty.set(`${model}\u0000${version}\u0000${res}\u0000${start}`, { model, version, res, start });
+    }
+  }
+
+  /**
+   * Steps until nothing is left (or `maxSteps`), then rolls up every dirty hour and day; the
+   * results added up.
+   */
   catchUp(maxSteps = Number.POSITIVE_INFINITY): StepResult {
     const total: StepResult = { folded: 0, added: 0, remerged: { window: 0, hour: 0, day: 0 }, undecodable: 0, more: false };
     for (let i = 0; i < maxSteps; i++) {
@@ -153,6 +242,11 @@ export class FleetAggregator {
       total.more = r.more;
       if (!r.more) break;
     }
+    if (!total.more) {
+      const up = this.rollup(0);
+      total.remerged.hour += up.hour;
+      total.remerged.day += up.day;
+    }
     return total;
   }
 
@@ -160,7 +254,7 @@ export class FleetAggregator {
     return (this.s['watermark']!.get() as { value: number } | undefined)?.value ?? 0;
   }
 
-  private stepInTransaction(): StepResult {
+  private compute(): StepResult {
     const result: StepResult = { folded: 0, added: 0, remerged: { window: 0, hour: 0, day: 0 }, undecodable: 0, more: false };
     this.undecodable = 0;
     const rows = this.s['newRows']!.all(this.watermark(), this.batch) as NewRow[];
@@ -179,53 +273,27 @@ export class FleetAggregator {
       if (seenBefore) w.again = true;
     }
 
-    const add = new Map<string, { model: string; version: string; c: Contributions }>();
-    const hoursAgain = new Map<string, { model: string; version: string; start: number }>();
+    const add = new Contributions();
     for (const w of windows.values()) {
-      const mv = keyOf(w.model, w.version, 0);
+      this.markDirty(w.model, w.version, w.start);
       if (w.again) {
-        result.undecodable += this.remergeWindow(w.model, w.version, w.start);
+        this.remergeWindow(w.model, w.version, w.start);
         result.remerged.window++;
-        const h = bucketStart('hour', w.start);
-        hoursAgain.set(keyOf(w.model, w.version, h), { model: w.model, version: w.version, start: h });
         continue;
       }
-      let a = add.get(mv);
-      if (a === undefined) add.set(mv, (a = { model: w.model, version: w.version, c: new Contributions() }));
       for (const r of w.rows) {
         const p = this.profileOf(r);
         if (p === null) continue;
         result.added++;
-        for (const scope of [FLEET, siteScope(r.site)]) {
-          a.c.add('window', scope, r.start_ms, p);
-          a.c.add('hour', scope, bucketStart('hour', r.start_ms), p);
-          a.c.add('day', scope, bucketStart('day', r.start_ms), p);
-        }
+        add.add(keyOf(r.model, r.model_version, 0), FLEET, r.start_ms, p);
+        add.add(keyOf(r.model, r.model_version, 0), siteScope(r.site), r.start_ms, p);
       }
     }
-
-    // Added windows go into their buckets; hours and days merged again take them from their parts.
-    const daysAgain = new Map<string, { model: string; version: string; start: number }>();
-    for (const h of hoursAgain.values()) {
-      const d = bucketStart('day', h.start);
-      daysAgain.set(keyOf(h.model, h.version, d), { model: h.model, version: h.version, start: d });
+    for (const b of add.map.values()) {
+      const [model, version] = b.res.split('\u0000') as [string, string];
+      result.undecodable += this.mergeInto(model, version, 'window', b.scope, b.start, b.profiles);
     }
-    for (const { model, version, c } of add.values()) {
-      for (const b of c.map.values()) {
-        if (b.res === 'hour' && hoursAgain.has(keyOf(model, version, b.start))) continue;
-        if (b.res === 'day' && daysAgain.has(keyOf(model, version, b.start))) continue;
-        result.undecodable += this.mergeInto(model, version, b.res, b.scope, b.start, b.profiles);
-      }
-    }
-    for (const h of hoursAgain.values()) {
-      result.undecodable += this.remergeFrom('window', 'hour', h.model, h.version, h.start, HOUR_MS);
-      result.remerged.hour++;
-    }
-    for (const d of daysAgain.values()) {
-      result.undecodable += this.remergeFrom('hour', 'day', d.model, d.version, d.start, DAY_MS);
-      result.remerged.day++;
-    }
-    this.s['setWatermark']!.run(rows[rows.length - 1]!.rowid);
+    this.lastRowid = rows[rows.length - 1]!.rowid;
     result.undecodable += this.undecodable;
     return result;
   }
@@ -278,7 +346,8 @@ export class FleetAggregator {
   }
 
   private put(model: string, version: string, res: Resolution, scope: string, start: number, p: WindowProfile, windows: number): void {
-    this.s['put']!.run({ model, model_version: version, resolution: res, scope, start_ms: start, profile: p.encode(), windows, records: p.count, updated_at: this.now() });
+    const row: PutRow = { model, model_version: version, resolution: res, scope, start_ms: start, profile: p.encode(), windows, records: p.count, updated_at: this.now() };
+    this.pending.set(`${model}\u0000${version}\u0000${res}\u0000${scope}\u0000${start}`, row);
   }
 
   /** The window bucket merged again from the latest complete revision of each device's window. */
@@ -310,7 +379,7 @@ export class FleetAggregator {
       }
     }
     for (const [scope, a] of acc) this.put(model, version, 'window', scope, start, a.p, a.windows);
-    this.s['dropScopes']!.run(model, version, 'window', start, JSON.stringify([...acc.keys()]));
+    this.drops.push({ model, version, res: 'window', start, keep: [...acc.keys()] });
     return failed;
   }
 
@@ -335,7 +404,18 @@ export class FleetAggregator {
 
   /** An hour (or day) bucket merged again, per scope, from the window (or hour) buckets inside it. */
   private remergeFrom(child: Resolution, parent: Resolution, model: string, version: string, start: number, span: number): number {
-    const rows = this.s['children']!.all(model, version, child, start, start + span) as BucketRow[];
+    // What is stored, as this step has changed it so far.
+    const byKey = new Map<string, BucketRow>();
+    for (const r of this.s['children']!.all(model, version, child, start, start + span) as BucketRow[]) byKey.set(`${r.scope}\u0000${r.start_ms}`, r);
+    for (const d of this.drops) {
+      if (d.model !== model || d.version !== version || d.res !== child || d.start < start || d.start >= start + span) continue;
+      for (const [k, r] of byKey) if (r.start_ms === d.start && !d.keep.includes(r.scope)) byKey.delete(k);
+    }
+    for (const p of this.pending.values()) {
+      if (p.model !== model || p.model_version !== version || p.resolution !== child || p.start_ms < start || p.start_ms >= start + span) continue;
+      byKey.set(`${p.scope}\u0000${p.start_ms}`, { scope: p.scope, start_ms: p.start_ms, profile: Buffer.from(p.profile), windows: p.windows, records: p.records });
+    }
+    const rows = [...byKey.values()];
     const acc = new Map<string, { p: WindowProfile; windows: number }>();
     let failed = 0;
     for (const r of rows) {
@@ -352,7 +432,7 @@ export class FleetAggregator {
       }
     }
     for (const [scope, a] of acc) this.put(model, version, parent, scope, start, a.p, a.windows);
-    this.s['dropScopes']!.run(model, version, parent, start, JSON.stringify([...acc.keys()]));
+    this.drops.push({ model, version, res: parent, start, keep: [...acc.keys()] });
     return failed;
   }
 }

@@ -14,21 +14,15 @@
 // If a worker dies (an exception outside ingest's guards, the thread killed), every batch in
 // flight is rejected, so nothing is acknowledged that was not committed, and `onFatal` is told:
 // the collector cannot ingest any more and stops with an error.
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MessageChannel, parentPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, parentPort, workerData, type MessagePort, type Worker } from 'node:worker_threads';
 import { createCollectorLogger, type CollectorLogger, type Level } from '../log.js';
 import { CollectorStore } from '../store/index.js';
 import { Ingest, type Checked, type IngestResult, type MqttMessage } from './ingest.js';
 import type { ProfileCheckMode } from './profile-check.js';
 import type { CheckedBatch, MqttSink } from './sink.js';
+import { INGEST_WORKER_ROLE, startWorker } from '../threads.js';
 
-/** Set by scripts/build-collector.mjs: the bundle starts the workers from its own file. */
-declare const __EW_COLLECTOR_BUNDLE__: boolean | undefined;
-
-/** workerData.ewRole of an ingest worker; the bundle's entry (cli/bin.ts) dispatches on it. */
-export const INGEST_WORKER_ROLE = 'ingest-worker';
+export { INGEST_WORKER_ROLE } from '../threads.js';
 
 export interface IngestWorkerOptions {
   dataDir: string;
@@ -89,25 +83,13 @@ interface WorkerBatch extends CheckedBatch {
 
 const EMPTY = new Uint8Array(0);
 
-/**
- * How to start a worker: from this bundle's own file, or, running from source, from worker-main.ts
- * through tsx, registered inside the thread (Node 20 does not apply `--import` in a worker's execArgv).
- */
-function newWorker(workerData: unknown, transferList: MessagePort[]): Worker {
-  if (typeof __EW_COLLECTOR_BUNDLE__ === 'boolean') return new Worker(fileURLToPath(import.meta.url), { workerData, transferList });
-  const tsxApi = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
-  const entry = new URL('./worker-main.ts', import.meta.url).href;
-  const code = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, workerData, transferList });
-}
-
 /** One worker thread and the requests it has not answered. */
 class Thread {
   readonly pending = new Map<number, { resolve: (m: FromWorker) => void; reject: (err: Error) => void }>();
   private constructor(readonly worker: Worker) {}
 
   static async start(settings: WorkerSettings, onLog: (m: Extract<FromWorker, { t: 'log' }>) => void): Promise<Thread> {
-    const worker = newWorker({ ewRole: INGEST_WORKER_ROLE, settings }, [settings.link]);
+    const worker = startWorker(INGEST_WORKER_ROLE, new URL('./worker-main.ts', import.meta.url), { settings }, [settings.link]);
     const thread = new Thread(worker);
     await new Promise<void>((resolve, reject) => {
       const early = (err: Error) => {

@@ -125,5 +125,13 @@ export const MIGRATIONS: string[] = [
     name TEXT PRIMARY KEY,          -- 'folded_rowid': summaries up to this rowid are in the buckets
     value INTEGER NOT NULL
   ) WITHOUT ROWID;
+  CREATE TABLE fleet_dirty (        -- hour and day buckets whose parts changed since they were merged
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    resolution TEXT NOT NULL CHECK (resolution IN ('hour', 'day')),
+    start_ms INTEGER NOT NULL,
+    since INTEGER NOT NULL,         -- when it was first marked (collector clock)
+    PRIMARY KEY (model, model_version, resolution, start_ms)
+  ) WITHOUT ROWID;
   `,
 ];

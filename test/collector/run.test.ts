@@ -78,6 +78,12 @@ describe('startCollector', () => {
     expect(body.devices).toEqual([expect.objectContaining({ id: 'd1', site: 's1', online: true, last_seq: 1, summaries: 1 })]);
     const health = (await (await fetch(`${c.httpUrl}/healthz`)).json()) as Record<string, unknown>;
     expect(health).toMatchObject({ ok: true, devices: 1 });
+    // The fleet worker folds the summary into the fleet's and the site's window, hour and day.
+    await c.fleet.catchUp();
+    const buckets = c.store.db.prepare('SELECT resolution, scope, windows, records FROM fleet_buckets ORDER BY resolution, scope').all();
+    expect(buckets).toEqual(
+      ['day', 'hour', 'window'].flatMap((resolution) => ['', 'site:s1'].map((scope) => ({ resolution, scope, windows: 1, records: 20 }))),
+    );
   });
 
   it('subscribes to mqtt.url instead when it is set (Mosquitto)', async () => {

@@ -17,6 +17,8 @@ export const DEFAULT_FOLD_INTERVAL_MS = 2_000;
  * but never longer than MAX_DEFER_MS at a time. A steady fleet of 10,000 devices sends 167/s.
  */
 const BURST_PER_S = 1_000;
+/** An hour or day is merged again from its parts this long after they first changed. */
+const ROLLUP_AFTER_MS = 60_000;
 const MAX_DEFER_MS = 60_000;
 
 export interface FleetWorkerOptions {
@@ -147,6 +149,8 @@ export function runFleetWorker(): void {
     let more = false;
     try {
       more = agg.step().more;
+      // Caught up: hours and days whose windows changed at least a minute ago are merged again.
+      if (!more) agg.rollup(ROLLUP_AFTER_MS);
     } catch (err) {
       log.once('fleet.step_failed', 'error', 'fleet: folding summaries failed; tried again at the next tick', { error: err instanceof Error ? err.message : String(err) });
     }

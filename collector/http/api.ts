@@ -2,7 +2,7 @@
 // `inject`. Routes come in plugins, one per resource, registered in two scopes:
 //
 //   /            open:  healthz (and, later, the static fleet page)
-//   /api         the JSON API: devices now; alerts, models, fleet later
+//   /api         the JSON API: devices, models and their fleet profiles; alerts later
 //
 // Authentication (bearer tokens) belongs to the /api scope as one onRequest hook, so it will cover
 // every API route, old and new, while /healthz stays open for load balancers. Adding a resource is
@@ -13,10 +13,11 @@ import type { CollectorStore } from '../store/index.js';
 import type { Logger } from '../log.js';
 import { ApiError } from './query.js';
 import { deviceRoutes } from './routes/devices.js';
+import { fleetRoutes } from './routes/fleet.js';
 import { healthRoutes } from './routes/health.js';
 
 /** What the API reads: the store's query methods, nothing that writes. */
-export type ApiStore = Pick<CollectorStore, 'devices' | 'device' | 'windows'>;
+export type ApiStore = Pick<CollectorStore, 'devices' | 'device' | 'windows' | 'fleetModels' | 'fleetBucketCount' | 'fleetProfile'>;
 
 export interface ApiOptions {
   log: Logger;
@@ -32,7 +33,7 @@ export interface RouteContext {
 }
 
 /** The resources under /api, each a plugin; the next ones (alerts, models, fleet) join this list. */
-const API_ROUTES: ReadonlyArray<FastifyPluginAsync<RouteContext>> = [deviceRoutes];
+const API_ROUTES: ReadonlyArray<FastifyPluginAsync<RouteContext>> = [deviceRoutes, fleetRoutes];
 
 export function buildApi(store: ApiStore, opts: ApiOptions): FastifyInstance {
   const now = opts.now ?? Date.now;

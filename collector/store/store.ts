@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AlertBody, GapBody, StatusMessage, WindowBody } from '../../agent/wire/index.js';
+import { FleetQueries, type FleetModelRow, type FleetProfile, type FleetProfileQuery } from '../fleet/query.js';
 import { StoreQueries } from './queries.js';
 import { MIGRATIONS } from './schema.js';
 import type { CollectorStatus, DeviceDetail, DeviceRow, IncomingMessage, RejectionRow, SummaryBody, WindowQuery, WindowRow } from './types.js';
@@ -21,6 +22,7 @@ export type WriteOutcome = 'stored' | 'duplicate';
 
 export class CollectorStore {
   private readonly q: StoreQueries;
+  private readonly fq: FleetQueries;
   private readonly upsertDevice: Database.Statement;
   private readonly insertMessage: Database.Statement;
   private readonly countDuplicate: Database.Statement;
@@ -39,6 +41,7 @@ export class CollectorStore {
     readonly file: string,
   ) {
     this.q = new StoreQueries(db);
+    this.fq = new FleetQueries(db);
     // The site follows the newest seq, so an old bundle imported late does not move a device back.
     this.upsertDevice = db.prepare(`
       INSERT INTO devices (id, site, first_seen, last_seen, last_seq) VALUES (@device, @site, @at, @at, @seq)
@@ -267,6 +270,20 @@ export class CollectorStore {
   /** Raw bodies of the newest revision of each window of `model` starting in [from, to), every part. */
   summaryBodies(device: string, model: string, from: number, to: number): SummaryBody[] {
     return this.q.summaryBodies(device, model, from, to);
+  }
+
+  // ---- fleet rollups (collector/fleet) ----
+
+  fleetModels(): FleetModelRow[] {
+    return this.fq.fleetModels();
+  }
+
+  fleetBucketCount(q: FleetProfileQuery): number {
+    return this.fq.bucketCount(q);
+  }
+
+  fleetProfile(q: FleetProfileQuery): FleetProfile {
+    return this.fq.fleetProfile(q);
   }
 }
 

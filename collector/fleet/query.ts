@@ -1,0 +1,134 @@
+// Reads of the fleet rollups for the API: which models and versions the fleet runs, and one
+// model version's merged profile over a time range, from the coarsest buckets that fit.
+import type Database from 'better-sqlite3';
+import { WindowProfile, type WindowJson } from '../../agent/profile/index.js';
+import { DAY_MS, FLEET, HOUR_MS, type Resolution } from './aggregate.js';
+
+export interface FleetVersionRow {
+  version: string;
+  /** Device windows in the fleet's day buckets. */
+  windows: number;
+  records: number;
+  /** Start of the first and of the last day with windows. */
+  first_day: number;
+  last_day: number;
+  sites: string[];
+}
+
+export interface FleetModelRow {
+  model: string;
+  versions: FleetVersionRow[];
+}
+
+export interface FleetProfileQuery {
+  model: string;
+  version: string;
+  /** FLEET (''), or siteScope(name). */
+  scope: string;
+  resolution: Resolution;
+  from: number;
+  to: number;
+}
+
+export interface FleetProfile {
+  model: string;
+  version: string;
+  scope: string;
+  resolution: Resolution;
+  /** Buckets merged; the range they cover (the first's start to the last's end). */
+  buckets: number;
+  from: number | null;
+  to: number | null;
+  windows: number;
+  records: number;
+  /** The merged profile, or null when no bucket falls in the range. */
+  profile: WindowJson | null;
+}
+
+/** The most buckets one request merges (about 60 ms here at 20 features); coarser resolutions cover more. */
+export const MAX_BUCKETS = 240;
+
+export const SPAN_MS: Record<Resolution, number> = { window: 60_000, hour: HOUR_MS, day: DAY_MS };
+
+/** The resolution a range gets by default: windows up to 4 hours, hours up to 10 days, then days. */
+export function defaultResolution(from: number, to: number): Resolution {
+  const span = to - from;
+  return span <= 4 * HOUR_MS ? 'window' : span <= 10 * DAY_MS ? 'hour' : 'day';
+}
+
+export class FleetQueries {
+  private readonly models: Database.Statement;
+  private readonly sites: Database.Statement;
+  private readonly count: Database.Statement;
+  private readonly buckets: Database.Statement;
+
+  constructor(db: Database.Database) {
+    this.models = db.prepare(`
+      SELECT model, model_version, sum(windows) AS windows, sum(records) AS records, min(start_ms) AS first_day, max(start_ms) AS last_day
+      FROM fleet_buckets WHERE resolution = 'day' AND scope = '' GROUP BY model, model_version ORDER BY model, model_version`);
+    this.sites = db.prepare(`
+      SELECT DISTINCT model, model_version, substr(scope, 6) AS site FROM fleet_buckets
+      WHERE resolution = 'day' AND scope LIKE 'site:%' ORDER BY 1, 2, 3`);
+    this.count = db.prepare(`
+      SELECT count(*) AS n FROM fleet_buckets
+      WHERE model = ? AND model_version = ? AND resolution = ? AND scope = ? AND start_ms >= ? AND start_ms < ?`);
+    this.buckets = db.prepare(`
+      SELECT start_ms, profile, windows, records FROM fleet_buckets
+      WHERE model = ? AND model_version = ? AND resolution = ? AND scope = ? AND start_ms >= ? AND start_ms < ?
+      ORDER BY start_ms`);
+  }
+
+  fleetModels(): FleetModelRow[] {
+    const sites = new Map<string, string[]>();
+    for (const r of this.sites.all() as { model: string; model_version: string; site: string }[]) {
+      const k = `${r.model}\u0000${r.model_version}`;
+      sites.set(k, [...(sites.get(k) ?? []), r.site]);
+    }
+    const out: FleetModelRow[] = [];
+    for (const r of this.models.all() as { model: string; model_version: string; windows: number; records: number; first_day: number; last_day: number }[]) {
+      let m = out[out.length - 1];
+      if (m === undefined || m.model !== r.model) out.push((m = { model: r.model, versions: [] }));
+      m.versions.push({
+        version: r.model_version,
+        windows: r.windows,
+        records: r.records,
+        first_day: r.first_day,
+        last_day: r.last_day,
+        sites: sites.get(`${r.model}\u0000${r.model_version}`) ?? [],
+      });
+    }
+    return out;
+  }
+
+  /** Buckets that a query would merge (to refuse one that would merge too many). */
+  bucketCount(q: FleetProfileQuery): number {
+    const from = q.resolution === 'window' ? q.from : q.from - (q.from % SPAN_MS[q.resolution]);
+    return (this.count.get(q.model, q.version, q.resolution, q.scope, from, q.to) as { n: number }).n;
+  }
+
+  /** The merge of the buckets whose start falls in [from, to), the first one widened to its bucket. */
+  fleetProfile(q: FleetProfileQuery): FleetProfile {
+    const from = q.resolution === 'window' ? q.from : q.from - (q.from % SPAN_MS[q.resolution]);
+    const rows = this.buckets.all(q.model, q.version, q.resolution, q.scope, from, q.to) as { start_ms: number; profile: Buffer; windows: number; records: number }[];
+    let acc: WindowProfile | null = null;
+    let windows = 0;
+    for (const r of rows) {
+      const p = WindowProfile.decode(r.profile);
+      if (acc === null) acc = p;
+      else acc.merge(p);
+      windows += r.windows;
+    }
+    return {
+      model: q.model,
+      version: q.version,
+      scope: q.scope === FLEET ? 'fleet' : q.scope,
+      resolution: q.resolution,
+      buckets: rows.length,
+      from: acc?.start ?? null,
+      to: acc?.end ?? null,
+      windows,
+      records: acc?.count ?? 0,
+      profile: acc?.toJSON() ?? null,
+    };
+  }
+}

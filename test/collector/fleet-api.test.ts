@@ -1,0 +1,88 @@
+// /api/models and a version's fleet profile, over a real store filled by ingest and folded by the
+// fleet aggregator, driven with fastify's inject.
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FleetAggregator, HOUR_MS } from '../../collector/fleet/index.js';
+import { buildApi } from '../../collector/http/index.js';
+import { createCollectorLogger } from '../../collector/log.js';
+import { harness, MIN, profile, summary, T0, windowBody, type Harness } from './messages.js';
+
+const log = createCollectorLogger({ write: () => {} });
+const RECORDS = { d1: 30, d2: 50, d3: 70 } as const;
+const SITE = { d1: 's1', d2: 's1', d3: 's2' } as const;
+const WINDOWS = 250;
+
+describe('fleet API', () => {
+  let h: Harness;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    h = harness();
+    for (const device of ['d1', 'd2', 'd3'] as const) {
+      // d3 runs v2 for its last 50 windows
+      for (let w = 0; w < WINDOWS; w++) {
+        const version = device === 'd3' && w >= 200 ? 'v2' : 'v1';
+        const m = summary({ device, site: SITE[device], seq: w + 1 }, windowBody(profile({ index: w, version, records: RECORDS[device], seed: w + 1 })));
+        expect(h.ingest.fromMqtt(m.topic, m.bytes).status).toBe('stored');
+      }
+    }
+    new FleetAggregator(h.store.db, { log }).catchUp();
+    app = buildApi(h.store, { log, now: () => T0 + WINDOWS * MIN });
+    await app.ready();
+  });
+
+  afterAll(async () => {
+    await app.close();
+    h.close();
+  });
+
+  const get = async (url: string) => {
+    const r = await app.inject({ method: 'GET', url });
+    return { status: r.statusCode, body: r.json() as Record<string, unknown> };
+  };
+
+  it('lists the models and versions the fleet runs, with their windows, records and sites', async () => {
+    const { status, body } = await get('/api/models');
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      models: [
+        {
+          model: 'm',
+          versions: [
+            { version: 'v1', windows: 2 * WINDOWS + 200, records: WINDOWS * (30 + 50) + 200 * 70, first_day: T0, last_day: T0, sites: ['s1', 's2'] },
+            { version: 'v2', windows: 50, records: 50 * 70, first_day: T0, last_day: T0, sites: ['s2'] },
+          ],
+        },
+      ],
+    });
+  });
+
+  it("merges a version's hours for the fleet and for one site", async () => {
+    const to = T0 + 3 * HOUR_MS;
+    const fleet = await get(`/api/models/m/versions/v1/fleet?from=${T0}&to=${to}&resolution=hour`);
+    expect(fleet.status).toBe(200);
+    // Hours 0-2 hold windows 0-179 (d3 ran v1 for all of them).
+    expect(fleet.body).toMatchObject({ model: 'm', version: 'v1', scope: 'fleet', resolution: 'hour', buckets: 3, from: T0, to: T0 + 180 * MIN, windows: 3 * 180 });
+    expect(fleet.body['records']).toBe(180 * (30 + 50 + 70));
+    const p = fleet.body['profile'] as { count: number; features: Record<string, { count: number }> };
+    expect(p.count).toBe(180 * 150);
+    expect(p.features['x0']!.count).toBe(180 * 150);
+    const s1 = await get(`/api/models/m/versions/v1/fleet?from=${T0}&to=${to}&resolution=hour&site=s1`);
+    expect(s1.body).toMatchObject({ scope: 'site:s1', buckets: 3, windows: 2 * 180, records: 180 * 80 });
+  });
+
+  it('takes windows by default for a short range, and refuses to merge more than 240 buckets in one request', async () => {
+    const short = await get(`/api/models/m/versions/v1/fleet?from=${T0 + 10 * MIN}&to=${T0 + 20 * MIN}`);
+    expect(short.body).toMatchObject({ resolution: 'window', buckets: 10, windows: 30, records: 10 * 150 });
+    const tooMany = await get(`/api/models/m/versions/v1/fleet?from=${T0}&to=${T0 + 250 * MIN}&resolution=window`);
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body['message']).toBe('the range holds 250 window buckets, more than 240 merged in one request: ask for a coarser resolution or a shorter range');
+  });
+
+  it('answers an empty range, an unknown version and bad parameters plainly', async () => {
+    expect((await get(`/api/models/m/versions/v9/fleet?from=${T0}&to=${T0 + HOUR_MS}`)).body).toMatchObject({ buckets: 0, windows: 0, records: 0, profile: null, from: null });
+    const bad = await get(`/api/models/m/versions/v1/fleet?resolution=week`);
+    expect(bad).toEqual({ status: 400, body: { error: 'bad_request', message: 'resolution: got "week", expected window, hour or day' } });
+    expect((await get(`/api/models/m/versions/v1/fleet?from=${T0 + 5}&to=${T0}`)).status).toBe(400);
+  });
+});

@@ -30,6 +30,8 @@ run(['--import', 'tsx', 'scripts/gen-logs.ts', '--out', path.join(demo, 'logs/ap
 // The collector: embedded broker and API on ports the kernel picks (another broker, such as
 // Mosquitto, may hold 1883 on this machine), the demo device with its own password.
 const password = crypto.randomBytes(12).toString('hex');
+// A read-only API token; it goes into .demo/collector.yaml and the curl lines printed below.
+const token = crypto.randomBytes(24).toString('hex');
 const collectorYaml = path.join(demo, 'collector.yaml');
 fs.writeFileSync(collectorYaml, [
   'data_dir: ./collector-data',
@@ -39,6 +41,8 @@ fs.writeFileSync(collectorYaml, [
   `    - {id: demo-device, password: "${password}"}`,
   'http:',
   '  listen: "127.0.0.1:0"',
+  '  tokens:',
+  `    - {name: demo, token: "${token}", role: read}`,
 ].join('\n') + '\n');
 console.log('\nedgewatch-collector run --config .demo/collector.yaml');
 const collector = spawn(process.execPath, [collectorBin, 'run', '--config', collectorYaml, '--log-level', 'warn'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -77,12 +81,14 @@ try {
   run([agentBin, 'alerts', '--config', agentYaml]);
   console.log('\nedgewatch-collector status --config .demo/collector.yaml\n');
   run([collectorBin, 'status', '--config', collectorYaml]);
-  const devices = await (await fetch(`${endpoints.http}/api/devices`)).json();
+  const auth = { headers: { authorization: `Bearer ${token}` } };
+  const devices = await (await fetch(`${endpoints.http}/api/devices`, auth)).json();
   const d = devices.devices?.[0];
-  console.log(`\nthe collector's API: ${endpoints.http}/api/devices`);
+  console.log(`\nthe collector's API: ${endpoints.http}/api/devices (token in .demo/collector.yaml)`);
   if (d) {
     console.log(`  ${d.id} (site ${d.site}): ${d.summaries} summaries, last seq ${d.last_seq}, agent ${d.agent_version}`);
-    console.log(`  windows: ${endpoints.http}/api/devices/${d.id}/windows?model=fraud`);
+    console.log(`  curl -s -H 'Authorization: Bearer ${token}' '${endpoints.http}/api/devices/${d.id}/windows?model=fraud'`);
+    console.log(`  curl -s -H 'Authorization: Bearer ${token}' '${endpoints.http}/api/models'`);
   }
 } catch (err) {
   await stopCollector();

@@ -2,17 +2,15 @@
 // or export / import a baseline as a versioned CBOR file so one baseline serves a fleet.
 import fs from 'node:fs';
 import path from 'node:path';
-import { decode, encode } from 'cbor-x';
 import type { AgentConfig, ModelConfig } from '../config/types.js';
 import { AgentError } from '../errors.js';
-import { WindowProfile } from '../profile/index.js';
+import { BaselineFileError, decodeBaselineFile, encodeBaselineFile } from '../wire/baseline-file.js';
 import { binEdgesFor } from '../drift/index.js';
 import { FeatureTypes } from '../records/index.js';
 import { profileFile } from '../runtime/profile-file.js';
 import { ALL_VERSIONS, AgentStore, type StoredBaseline } from '../store/index.js';
 
-export const BASELINE_FILE_VERSION = 1;
-const BASELINE_FILE_KIND = 'edgewatch-baseline';
+export { BASELINE_FILE_VERSION } from '../wire/baseline-file.js';
 
 export interface ProgressSink {
   /** True when the progress goes to a terminal: redraw one line instead of printing many. */
@@ -90,52 +88,27 @@ export function exportBaseline(config: AgentConfig, opts: { model: string; out: 
     store.close();
   }
   if (!b) throw new AgentError('EW_ERR_USAGE', `baseline --export: model ${model.name} has no baseline${opts.version ? ` for version ${opts.version}` : ''}`);
-  const file = { v: BASELINE_FILE_VERSION, kind: BASELINE_FILE_KIND, model: b.model, model_version: b.modelVersion, source: b.source, created_at: b.createdAt, records: b.records, profile: b.profile };
   const tmp = `${opts.out}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, encode(file));
+  fs.writeFileSync(tmp, encodeBaselineFile({ model: b.model, model_version: b.modelVersion, source: b.source, created_at: b.createdAt, records: b.records, profile: b.profile }));
   fs.renameSync(tmp, opts.out);
   return `exported the baseline of ${b.model} (${b.modelVersion === ALL_VERSIONS ? 'all versions' : `version ${b.modelVersion}`}, ${b.records} records) to ${opts.out}`;
 }
 
 /** Reads and checks a baseline file; every problem is an EW_ERR_USAGE naming the file and what is wrong. */
 export function readBaselineFile(file: string): StoredBaseline {
-  const bad = (why: string) => new AgentError('EW_ERR_USAGE', `baseline --import: ${file} ${why}`);
-  let raw: unknown;
+  let bytes: Buffer;
   try {
-    raw = decode(fs.readFileSync(file));
+    bytes = fs.readFileSync(file);
   } catch (err) {
-    throw bad(`is not a baseline file: ${(err as Error).message}`);
+    throw new AgentError('EW_ERR_USAGE', `baseline --import: ${file} cannot be read: ${(err as Error).message}`);
   }
-  if (typeof raw !== 'object' || raw === null) throw bad('is not a baseline file');
-  const o = raw as Record<string, unknown>;
-  if (o['kind'] !== BASELINE_FILE_KIND) throw bad(`is not a baseline file (kind ${JSON.stringify(o['kind'])})`);
-  if (o['v'] !== BASELINE_FILE_VERSION) throw bad(`has format version ${JSON.stringify(o['v'])}; this agent reads version ${BASELINE_FILE_VERSION}`);
-  const str = (k: string): string => {
-    if (typeof o[k] !== 'string') throw bad(`has no valid "${k}"`);
-    return o[k] as string;
-  };
-  const num = (k: string): number => {
-    if (typeof o[k] !== 'number' || !Number.isSafeInteger(o[k])) throw bad(`has no valid "${k}"`);
-    return o[k] as number;
-  };
-  if (!(o['profile'] instanceof Uint8Array)) throw bad('has no profile');
-  let profile: WindowProfile;
   try {
-    profile = WindowProfile.decode(o['profile']);
+    const { file: b } = decodeBaselineFile(bytes);
+    return { model: b.model, modelVersion: b.model_version, source: b.source, createdAt: b.created_at, records: b.records, profile: b.profile, complete: true, firstTs: null };
   } catch (err) {
-    throw bad(`has a damaged profile: ${(err as Error).message}`);
+    if (err instanceof BaselineFileError) throw new AgentError('EW_ERR_USAGE', `baseline --import: ${file} ${err.why}`);
+    throw err;
   }
-  if (profile.count !== num('records')) throw bad(`says ${num('records')} records but its profile holds ${profile.count}`);
-  return {
-    model: str('model'),
-    modelVersion: str('model_version'),
-    source: str('source'),
-    createdAt: num('created_at'),
-    records: num('records'),
-    profile: o['profile'],
-    complete: true,
-    firstTs: null,
-  };
 }
 
 export function importBaseline(config: AgentConfig, opts: { from: string }): string {

@@ -110,7 +110,7 @@ export async function startCollector(config: CollectorConfig, opts: StartOptions
       endpoints.push(`mqtt subscriber for ${subscriber.url} as ${subscriber.clientId}, topic ${subscriber.topic}`);
     }
     if (config.http.listen !== null) {
-      const app = buildApi(store, { log, ...(opts.now === undefined ? {} : { now: opts.now }) });
+      const app = buildApi(store, { log, tokens: config.http.tokens, ...(opts.now === undefined ? {} : { now: opts.now }) });
       http = await listenHttp(app, config.http.listen, config.source);
       endpoints.push(`http api on ${http.url}/api/devices`);
     }

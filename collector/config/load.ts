@@ -117,6 +117,9 @@ function section<S extends z.ZodRawShape>(shape: S) {
   return z.preprocess((v) => v ?? {}, z.strictObject(shape));
 }
 
+/** Bearer tokens shorter than this are refused at start: they could be guessed. */
+const MIN_TOKEN_CHARS = 16;
+
 const configSchema = section({
   data_dir: text.default(DEFAULT_DATA_DIR),
   mqtt: section({
@@ -148,7 +151,30 @@ const configSchema = section({
       }),
     max_message_bytes: sizeField.prefault(DEFAULT_MAX_MESSAGE_BYTES),
   }),
-  http: section({ listen: listenField.nullable().prefault(DEFAULT_HTTP_LISTEN) }),
+  http: section({
+    listen: listenField.nullable().prefault(DEFAULT_HTTP_LISTEN),
+    tokens: z
+      .array(
+        z.strictObject({
+          name: deviceName,
+          token: z.string().min(MIN_TOKEN_CHARS, `expected a token of at least ${MIN_TOKEN_CHARS} characters (openssl rand -hex 24 makes one)`),
+          role: z.enum(['read', 'admin'], { message: 'expected read or admin' }),
+        }),
+      )
+      .nullable()
+      .default(null)
+      .transform((v) => v ?? [])
+      .superRefine((tokens, ctx) => {
+        const names = new Set<string>();
+        const values = new Set<string>();
+        tokens.forEach((t, i) => {
+          if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: 'expected a unique name; this one is listed twice' });
+          if (values.has(t.token)) ctx.addIssue({ code: 'custom', path: [i, 'token'], message: 'expected a unique token; this one is given twice' });
+          names.add(t.name);
+          values.add(t.token);
+        });
+      }),
+  }),
   bundles: section({
     hmac_key: nullableText,
     require_hmac: z.boolean().default(false),

@@ -22,6 +22,16 @@ export interface DeviceCredential {
   password: string;
 }
 
+export type ApiRole = 'read' | 'admin';
+
+/** A bearer token of the HTTP API: `read` reads; `admin` also changes (silences, acks, baselines). */
+export interface ApiToken {
+  /** Who holds it, for the log. */
+  name: string;
+  token: string;
+  role: ApiRole;
+}
+
 export interface CollectorConfig {
   /** The file it was read from (null: embedded defaults). */
   source: string | null;
@@ -49,6 +59,8 @@ export interface CollectorConfig {
   http: {
     /** Where the HTTP API listens (default 127.0.0.1:8080); null: no HTTP server. */
     listen: ListenAddress | null;
+    /** Bearer tokens for /api (everything but /healthz needs one); none: the API answers 401. */
+    tokens: ApiToken[];
   };
   bundles: {
     /** Key that bundles are signed with (HMAC-SHA256); a signed bundle is refused without it. */

@@ -43,6 +43,8 @@ export interface FleetProfile {
   records: number;
   /** The merged profile, or null when no bucket falls in the range. */
   profile: WindowJson | null;
+  /** The same, as a profile (for drift), not sent. */
+  merged: WindowProfile | null;
 }
 
 /** The most buckets one request merges (about 60 ms here at 20 features); coarser resolutions cover more. */
@@ -129,6 +131,7 @@ export class FleetQueries {
       windows,
       records: acc?.count ?? 0,
       profile: acc?.toJSON() ?? null,
+      merged: acc,
     };
   }
 }

@@ -4,23 +4,31 @@
 //   /            open:  healthz (and, later, the static fleet page)
 //   /api         the JSON API: devices, models and their fleet profiles; alerts later
 //
-// Authentication (bearer tokens) belongs to the /api scope as one onRequest hook, so it will cover
-// every API route, old and new, while /healthz stays open for load balancers. Adding a resource is
-// one plugin in API_ROUTES.
+// Authentication (bearer tokens, auth.ts) is one onRequest hook of the /api scope, so it covers
+// every API route, old and new, while /healthz stays open for load balancers; a route that changes
+// things says `config: { role: 'admin' }`. No CORS headers are sent: a browser page of another
+// origin cannot read the API. Adding a resource is one plugin in API_ROUTES.
 
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { CollectorStore } from '../store/index.js';
 import type { Logger } from '../log.js';
+import type { ApiToken } from '../config/types.js';
+import { authHook, TokenSet } from './auth.js';
 import { ApiError } from './query.js';
 import { deviceRoutes } from './routes/devices.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { healthRoutes } from './routes/health.js';
 
-/** What the API reads: the store's query methods, nothing that writes. */
-export type ApiStore = Pick<CollectorStore, 'devices' | 'device' | 'windows' | 'fleetModels' | 'fleetBucketCount' | 'fleetProfile'>;
+/** What the API uses of the store: its queries, and the writes admin routes make (baselines). */
+export type ApiStore = Pick<
+  CollectorStore,
+  'devices' | 'device' | 'windows' | 'fleetModels' | 'fleetBucketCount' | 'fleetProfile' | 'putBaseline' | 'baselineFor'
+>;
 
 export interface ApiOptions {
   log: Logger;
+  /** http.tokens: every /api request needs one of them (none: every /api request is refused). */
+  tokens: readonly ApiToken[];
   /** Clock for uptime; Date.now unless a test injects one. */
   now?: () => number;
 }
@@ -65,8 +73,10 @@ export function buildApi(store: ApiStore, opts: ApiOptions): FastifyInstance {
   });
 
   app.register(healthRoutes, ctx);
+  const tokens = new TokenSet(opts.tokens);
   app.register(
     async (api) => {
+      api.addHook('onRequest', authHook(tokens));
       for (const routes of API_ROUTES) await api.register(routes, ctx);
     },
     { prefix: '/api' },

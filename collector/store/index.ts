@@ -1,7 +1,7 @@
 // The collector store: one SQLite file (collector.db, WAL) holding devices, the (device, seq) log
 // that makes delivery exactly once, summaries, alerts, gaps and refusals. Each message is written in
 // one transaction; queries answer the HTTP API and the command line.
-export { CollectorStore, DB_FILE, DETAIL_CAP, type WriteOutcome } from './store.js';
+export { CollectorStore, DB_FILE, DETAIL_CAP, type StoredBaselineRow, type WriteOutcome } from './store.js';
 export { DEFAULT_WINDOW_LIMIT, MAX_WINDOW_LIMIT } from './queries.js';
 export type {
   AlertRef,

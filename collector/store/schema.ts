@@ -125,6 +125,17 @@ export const MIGRATIONS: string[] = [
     name TEXT PRIMARY KEY,          -- 'folded_rowid': summaries up to this rowid are in the buckets
     value INTEGER NOT NULL
   ) WITHOUT ROWID;
+  CREATE TABLE baselines (          -- reference profiles for fleet drift, uploaded as baseline files
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,    -- '*': every version of the model
+    profile BLOB NOT NULL,          -- WindowProfile.encode()
+    records INTEGER NOT NULL,
+    source TEXT NOT NULL,           -- what it was made from, as the file says
+    created_at INTEGER NOT NULL,    -- when the agent made it
+    uploaded_at INTEGER NOT NULL,
+    uploaded_by TEXT NOT NULL,      -- the API token's name
+    PRIMARY KEY (model, model_version)
+  );
   CREATE TABLE fleet_dirty (        -- hour and day buckets whose parts changed since they were merged
     model TEXT NOT NULL,
     model_version TEXT NOT NULL,

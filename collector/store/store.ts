@@ -20,6 +20,18 @@ const PAGE_SIZE = 16_384;
 
 export type WriteOutcome = 'stored' | 'duplicate';
 
+/** A baseline as the collector keeps it (table `baselines`). */
+export interface StoredBaselineRow {
+  model: string;
+  model_version: string;
+  profile: Uint8Array;
+  records: number;
+  source: string;
+  created_at: number;
+  uploaded_at: number;
+  uploaded_by: string;
+}
+
 export class CollectorStore {
   private readonly q: StoreQueries;
   private readonly fq: FleetQueries;
@@ -273,6 +285,25 @@ export class CollectorStore {
   }
 
   // ---- fleet rollups (collector/fleet) ----
+
+  /** Stores (or replaces) a model version's baseline; `version` '*' serves every version. */
+  putBaseline(b: StoredBaselineRow): void {
+    this.db
+      .prepare(`
+        INSERT INTO baselines (model, model_version, profile, records, source, created_at, uploaded_at, uploaded_by)
+        VALUES (@model, @model_version, @profile, @records, @source, @created_at, @uploaded_at, @uploaded_by)
+        ON CONFLICT (model, model_version) DO UPDATE SET profile = excluded.profile, records = excluded.records, source = excluded.source,
+          created_at = excluded.created_at, uploaded_at = excluded.uploaded_at, uploaded_by = excluded.uploaded_by`)
+      .run(b);
+  }
+
+  /** The baseline a version is compared with: its own, else the model's '*' one, else null. */
+  baselineFor(model: string, version: string): StoredBaselineRow | null {
+    const row = this.db
+      .prepare("SELECT * FROM baselines WHERE model = ? AND model_version IN (?, '*') ORDER BY model_version = '*' LIMIT 1")
+      .get(model, version) as StoredBaselineRow | undefined;
+    return row ?? null;
+  }
 
   fleetModels(): FleetModelRow[] {
     return this.fq.fleetModels();

@@ -23,7 +23,7 @@ const DEVICES: DeviceCredential[] = [
 
 function testConfig(dataDir: string, over: Partial<CollectorConfig['mqtt']> = {}): CollectorConfig {
   const base = defaultCollectorConfig(dataDir);
-  return { ...base, mqtt: { ...base.mqtt, listen: { host: '127.0.0.1', port: 0 }, devices: DEVICES, ...over }, http: { listen: null } };
+  return { ...base, mqtt: { ...base.mqtt, listen: { host: '127.0.0.1', port: 0 }, devices: DEVICES, ...over }, http: { listen: null, tokens: [] } };
 }
 
 /** A window summary of device `device`, window `index`, seq `seq`. */

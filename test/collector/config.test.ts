@@ -42,7 +42,7 @@ describe('collector config', () => {
         devices: [],
         max_message_bytes: 1024 * 1024,
       },
-      http: { listen: { host: '127.0.0.1', port: 8080 } },
+      http: { listen: { host: '127.0.0.1', port: 8080 }, tokens: [] },
       bundles: { hmac_key: null, require_hmac: false },
     });
     expect(Object.isFrozen(c.mqtt.listen)).toBe(true);
@@ -96,7 +96,7 @@ bundles: { hmac_key: k, require_hmac: true }
     expect(c.mqtt.max_message_bytes).toBe(1024 * 1024);
     const text = fs.readFileSync(file, 'utf8');
     for (const key of ['data_dir', 'url', 'listen', 'share_group', 'username', 'password', 'client_id', 'ca', 'cert', 'key',
-      'servername', 'reject_unauthorized', 'allow_anonymous', 'devices', 'max_message_bytes', 'hmac_key', 'require_hmac']) {
+      'servername', 'reject_unauthorized', 'allow_anonymous', 'devices', 'max_message_bytes', 'tokens', 'hmac_key', 'require_hmac']) {
       expect(text).toMatch(new RegExp(`^\\s*#?\\s*${key}:`, 'm'));
     }
   });
@@ -130,6 +130,20 @@ bundles: { hmac_key: k, require_hmac: true }
     const twice = problem('mqtt:\n  devices:\n    - { id: d, password: x }\n    - { id: d, password: y }\n');
     expect(twice.field).toBe('mqtt.devices[1].id');
     expect(twice.message).toContain('listed twice, got "d" (line 4)');
+  });
+
+  it('API tokens: a role of read or admin, long enough, names and tokens unique', () => {
+    const ok = parse('http:\n  tokens:\n    - { name: grafana, token: 0123456789abcdef, role: read }\n    - { name: ops, token: fedcba9876543210, role: admin }\n');
+    expect(ok.http.tokens).toEqual([
+      { name: 'grafana', token: '0123456789abcdef', role: 'read' },
+      { name: 'ops', token: 'fedcba9876543210', role: 'admin' },
+    ]);
+    expect(problem('http:\n  tokens:\n    - { name: a, token: short, role: read }\n').message).toContain(
+      'http.tokens[0].token: expected a token of at least 16 characters (openssl rand -hex 24 makes one)',
+    );
+    expect(problem('http:\n  tokens:\n    - { name: a, token: 0123456789abcdef, role: root }\n').field).toBe('http.tokens[0].role');
+    const twice = problem('http:\n  tokens:\n    - { name: a, token: 0123456789abcdef, role: read }\n    - { name: a, token: 0123456789abcdef, role: admin }\n');
+    expect(twice.issues.map((i) => i.field)).toEqual(['http.tokens[1].name', 'http.tokens[1].token']);
   });
 
   it('cross-field rules', () => {

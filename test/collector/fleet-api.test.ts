@@ -2,7 +2,8 @@
 // fleet aggregator, driven with fastify's inject.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FleetAggregator, HOUR_MS } from '../../collector/fleet/index.js';
+import { encodeBaselineFile } from '../../agent/wire/index.js';
+import { DAY_MS, FleetAggregator, HOUR_MS } from '../../collector/fleet/index.js';
 import { buildApi } from '../../collector/http/index.js';
 import { createCollectorLogger } from '../../collector/log.js';
 import { harness, MIN, profile, summary, T0, windowBody, type Harness } from './messages.js';
@@ -11,6 +12,13 @@ const log = createCollectorLogger({ write: () => {} });
 const RECORDS = { d1: 30, d2: 50, d3: 70 } as const;
 const SITE = { d1: 's1', d2: 's1', d3: 's2' } as const;
 const WINDOWS = 250;
+const TOKEN = 'fleet-api-test-token-0123';
+const ADMIN = 'fleet-api-admin-token-0123';
+
+function baselineFile(over: { model?: string; shift?: Record<string, number> } = {}): Buffer {
+  const p = profile({ model: over.model ?? 'm', records: 4000, seed: 4242, ...(over.shift === undefined ? {} : { shift: over.shift }) });
+  return Buffer.from(encodeBaselineFile({ model: p.model, model_version: 'v1', source: 'reference.jsonl', created_at: T0 - DAY_MS, records: p.count, profile: p.encode() }));
+}
 
 describe('fleet API', () => {
   let h: Harness;
@@ -27,7 +35,14 @@ describe('fleet API', () => {
       }
     }
     new FleetAggregator(h.store.db, { log }).catchUp();
-    app = buildApi(h.store, { log, now: () => T0 + WINDOWS * MIN });
+    app = buildApi(h.store, {
+      log,
+      now: () => T0 + WINDOWS * MIN,
+      tokens: [
+        { name: 'tests', token: TOKEN, role: 'read' },
+        { name: 'ops', token: ADMIN, role: 'admin' },
+      ],
+    });
     await app.ready();
   });
 
@@ -37,7 +52,7 @@ describe('fleet API', () => {
   });
 
   const get = async (url: string) => {
-    const r = await app.inject({ method: 'GET', url });
+    const r = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TOKEN}` } });
     return { status: r.statusCode, body: r.json() as Record<string, unknown> };
   };
 
@@ -84,5 +99,40 @@ describe('fleet API', () => {
     const bad = await get(`/api/models/m/versions/v1/fleet?resolution=week`);
     expect(bad).toEqual({ status: 400, body: { error: 'bad_request', message: 'resolution: got "week", expected window, hour or day' } });
     expect((await get(`/api/models/m/versions/v1/fleet?from=${T0 + 5}&to=${T0}`)).status).toBe(400);
+  });
+
+  const put = async (url: string, body: Buffer, token: string) => {
+    const r = await app.inject({ method: 'PUT', url, payload: body, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' } });
+    return { status: r.statusCode, body: r.json() as Record<string, unknown> };
+  };
+
+  it('takes a baseline file from an admin token only, and checks it', async () => {
+    const url = '/api/models/m/versions/v1/baseline';
+    expect(await put(url, baselineFile(), TOKEN)).toEqual({
+      status: 403,
+      body: { error: 'forbidden', message: "this route changes things and needs an admin token; tests's token is read-only" },
+    });
+    const bad = await put(url, Buffer.from('not a baseline'), ADMIN);
+    expect(bad.status).toBe(400);
+    expect(bad.body['message']).toMatch(/^the body is not a baseline file/);
+    expect((await put(url, baselineFile({ model: 'other' }), ADMIN)).body['message']).toBe('the baseline file is of model "other", not "m"');
+    expect((await get(url)).status).toBe(404);
+  });
+
+  it('compares the fleet profile with the version baseline: the shifted feature drifts, the others do not', async () => {
+    const up = await put('/api/models/m/versions/v1/baseline', baselineFile({ shift: { x0: 1.5 } }), ADMIN);
+    expect(up).toMatchObject({ status: 201, body: { model: 'm', version: 'v1', records: 4000, source: 'reference.jsonl', uploaded_by: 'ops' } });
+    expect((await get('/api/models/m/versions/v1/baseline')).body).toMatchObject({ version: 'v1', records: 4000 });
+    const fleet = await get(`/api/models/m/versions/v1/fleet?from=${T0}&to=${T0 + 3 * HOUR_MS}&resolution=hour`);
+    const drift = fleet.body['drift'] as { dataset: { drifted: string[] }; features: Record<string, { drift: boolean }> };
+    expect(fleet.body['baseline']).toMatchObject({ version: 'v1', uploaded_by: 'ops' });
+    expect(drift.dataset.drifted).toEqual(['x0']);
+    expect(drift.features['x1']!.drift).toBe(false);
+    expect(drift.features['x0']!.drift).toBe(true);
+    // v2 has no baseline of its own until one for every version ("*") is uploaded.
+    const v2 = `/api/models/m/versions/v2/fleet?from=${T0}&to=${T0 + 5 * HOUR_MS}&resolution=hour`;
+    expect((await get(v2)).body).toMatchObject({ baseline: null, drift: null });
+    expect((await put('/api/models/m/versions/*/baseline', baselineFile(), ADMIN)).status).toBe(201);
+    expect((await get(v2)).body['baseline']).toMatchObject({ version: '*' });
   });
 });

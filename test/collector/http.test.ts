@@ -13,6 +13,12 @@ import { CollectorStore } from '../../collector/store/index.js';
 import { gap, gapBody, MIN, profile, status, summary, T0, windowBody } from './messages.js';
 
 const log = createCollectorLogger({ write: () => {} });
+const READ = 'read-token-0123456789abcdef';
+const ADMIN = 'admin-token-0123456789abcdef';
+const TOKENS = [
+  { name: 'dashboards', token: READ, role: 'read' as const },
+  { name: 'ops', token: ADMIN, role: 'admin' as const },
+];
 
 describe('HTTP API', () => {
   let dir: string;
@@ -30,7 +36,7 @@ describe('HTTP API', () => {
     put(gap({ device: 'd1', seq: 7 }, gapBody({ from_seq: 100, to_seq: 102, messages: 3 })));
     put(status({ device: 'd1', state: 'online', at: T0 }));
     put(summary({ device: 'd2', site: 's2', seq: 1 }, windowBody(profile({ index: 0, records: 20 }))));
-    app = buildApi(store, { log, now: () => clock });
+    app = buildApi(store, { log, now: () => clock, tokens: TOKENS });
     await app.ready();
   });
 
@@ -40,16 +46,53 @@ describe('HTTP API', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const get = async (url: string) => {
-    const res = await app.inject({ method: 'GET', url });
+  const get = async (url: string, token: string | null = READ) => {
+    const res = await app.inject({ method: 'GET', url, headers: token === null ? {} : { authorization: `Bearer ${token}` } });
     return { status: res.statusCode, body: res.json() as Record<string, unknown>, type: res.headers['content-type'] };
   };
 
   it('GET /healthz answers without auth: ok, devices, uptime', async () => {
     clock += 90_000;
-    const res = await get('/healthz');
+    const res = await get('/healthz', null);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ ok: true, devices: 2, uptime_s: 90 });
+  });
+
+  it('needs a bearer token of http.tokens on every /api route: none, a wrong one or another scheme is 401', async () => {
+    for (const url of ['/api/devices', '/api/devices/d1', '/api/devices/d1/windows', '/api/models', '/api/models/m/versions/v1/fleet']) {
+      const none = await app.inject({ method: 'GET', url });
+      expect(none.statusCode, url).toBe(401);
+      expect(none.headers['www-authenticate']).toBe('Bearer realm="edgewatch"');
+      expect(none.json()).toEqual({ error: 'unauthorized', message: 'send the header Authorization: Bearer <token>, with a token of http.tokens' });
+    }
+    const wrong = await get('/api/devices', `${READ.slice(0, -1)}x`);
+    expect(wrong).toMatchObject({ status: 401, body: { error: 'unauthorized', message: 'the token is not one of http.tokens' } });
+    const basic = await app.inject({ method: 'GET', url: '/api/devices', headers: { authorization: `Basic ${Buffer.from(`x:${READ}`).toString('base64')}` } });
+    expect(basic.statusCode).toBe(401);
+    expect((await get('/api/devices', READ)).status).toBe(200);
+    expect((await get('/api/devices', ADMIN)).status).toBe(200);
+  });
+
+  it('keeps admin routes from read-only tokens (403), and sends no CORS headers', async () => {
+    const res = await app.inject({
+      method: 'PUT',
+      url: '/api/models/m/versions/v1/baseline',
+      payload: Buffer.from('x'),
+      headers: { authorization: `Bearer ${READ}`, 'content-type': 'application/octet-stream', origin: 'http://elsewhere.example' },
+    });
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toEqual({ error: 'forbidden', message: "this route changes things and needs an admin token; dashboards's token is read-only" });
+    const read = await app.inject({ method: 'GET', url: '/api/devices', headers: { authorization: `Bearer ${READ}`, origin: 'http://elsewhere.example' } });
+    expect(Object.keys(read.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
+  });
+
+  it('refuses every /api request when no token is configured, saying where to add one', async () => {
+    const open = buildApi(store, { log, tokens: [] });
+    const res = await open.inject({ method: 'GET', url: '/api/devices', headers: { authorization: `Bearer ${READ}` } });
+    expect(res.statusCode).toBe(401);
+    expect(res.json()['message']).toBe('no API tokens are configured: add one to http.tokens in the collector config');
+    expect((await open.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    await open.close();
   });
 
   it('GET /api/devices lists every device', async () => {
@@ -138,7 +181,7 @@ describe('listenHttp', () => {
   it('listens on a free port for port 0 and closes', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-http-'));
     const store = CollectorStore.open(dir);
-    const server = await listenHttp(buildApi(store, { log }), { host: '127.0.0.1', port: 0 }, null);
+    const server = await listenHttp(buildApi(store, { log, tokens: TOKENS }), { host: '127.0.0.1', port: 0 }, null);
     try {
       expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
       const res = await fetch(`${server.url}/healthz`);
@@ -157,7 +200,7 @@ describe('listenHttp', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-http-'));
     const store = CollectorStore.open(dir);
     try {
-      await expect(listenHttp(buildApi(store, { log }), { host: '127.0.0.1', port }, '/etc/edgewatch/collector.yaml')).rejects.toThrow(
+      await expect(listenHttp(buildApi(store, { log, tokens: TOKENS }), { host: '127.0.0.1', port }, '/etc/edgewatch/collector.yaml')).rejects.toThrow(
         `port ${port} is in use (http.listen in collector.yaml): set http.listen to a free port, e.g. 127.0.0.1:8081`,
       );
     } finally {

@@ -35,6 +35,8 @@ export interface ProfileShape {
   features?: number;
   records?: number;
   seed?: number;
+  /** Added to every value of these features (drift). */
+  shift?: Record<string, number>;
 }
 
 /** A classification window profile with `features` numeric features x0, x1, ... */
@@ -51,7 +53,7 @@ export function profile(shape: ProfileShape = {}): WindowProfile {
   const n = shape.records ?? 200;
   for (let i = 0; i < n; i++) {
     const features: Record<string, number> = {};
-    for (const name of names) features[name] = normal(rng);
+    for (const name of names) features[name] = normal(rng) + (shape.shift?.[name] ?? 0);
     p.add(
       testRecord({
         ts: start + i,

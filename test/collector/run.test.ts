@@ -25,7 +25,7 @@ function testConfig(dataDir: string, over: Partial<CollectorConfig['mqtt']> = {}
   return {
     ...base,
     mqtt: { ...base.mqtt, listen: { host: '127.0.0.1', port: 0 }, devices: [{ id: 'd1', password: 'pw-one' }], ...over },
-    http: { listen: { host: '127.0.0.1', port: 0 } },
+    http: { listen: { host: '127.0.0.1', port: 0 }, tokens: [{ name: 'tests', token: TOKEN, role: 'read' }] },
   };
 }
 
@@ -52,6 +52,8 @@ function tmp(): string {
   return d;
 }
 
+const TOKEN = 'run-test-token-0123456789';
+const AUTH = { headers: { authorization: `Bearer ${TOKEN}` } };
 const running: RunningCollector[] = [];
 afterEach(async () => {
   for (const c of running.splice(0)) await c.close();
@@ -73,7 +75,8 @@ describe('startCollector', () => {
     await d1.publishAsync(m.topic, Buffer.from(m.bytes), { qos: 1 });
     await d1.endAsync();
 
-    const res = await fetch(`${c.httpUrl}/api/devices`);
+    const res = await fetch(`${c.httpUrl}/api/devices`, AUTH);
+    expect((await fetch(`${c.httpUrl}/api/devices`)).status).toBe(401);
     const body = (await res.json()) as { devices: Array<Record<string, unknown>> };
     expect(body.devices).toEqual([expect.objectContaining({ id: 'd1', site: 's1', online: true, last_seq: 1, summaries: 1 })]);
     const health = (await (await fetch(`${c.httpUrl}/healthz`)).json()) as Record<string, unknown>;
@@ -103,7 +106,7 @@ describe('startCollector', () => {
       const m = summary({ device, seq: 1 }, windowBody(profile({ records: 20 })));
       await pub.publishAsync(m.topic, Buffer.from(m.bytes), { qos: 1 });
       await pub.endAsync();
-      await until('the summary over the API', async () => (await fetch(`${c.httpUrl}/api/devices/${device}`)).status === 200);
+      await until('the summary over the API', async () => (await fetch(`${c.httpUrl}/api/devices/${device}`, AUTH)).status === 200);
     } finally {
       await c.close();
       const cleanup = await connectAsync('mqtt://127.0.0.1:1883', { clientId, protocolVersion: 5, clean: true, properties: { sessionExpiryInterval: 0 }, reconnectPeriod: 0 });
@@ -117,7 +120,7 @@ describe('startCollector', () => {
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     const port = (holder.address() as net.AddressInfo).port;
     const base = testConfig(dir);
-    const config: CollectorConfig = { ...base, source: path.join(dir, 'collector.yaml'), http: { listen: { host: '127.0.0.1', port } } };
+    const config: CollectorConfig = { ...base, source: path.join(dir, 'collector.yaml'), http: { listen: { host: '127.0.0.1', port }, tokens: [] } };
     try {
       await expect(startCollector(config, { log })).rejects.toThrow(`port ${port} is in use (http.listen in collector.yaml)`);
     } finally {
@@ -176,6 +179,8 @@ describe('edgewatch-collector run', () => {
         '    - {id: d1, password: pw-one}',
         'http:',
         `  listen: 127.0.0.1:${httpPort}`,
+        '  tokens:',
+        `    - {name: tests, token: ${TOKEN}, role: read}`,
       ].join('\n'),
     );
     const script = [
@@ -204,7 +209,7 @@ describe('edgewatch-collector run', () => {
         await d1.publishAsync(m.topic, Buffer.from(m.bytes), { qos: 1 });
       }
       await d1.endAsync();
-      const api = (await (await fetch(`http://127.0.0.1:${httpPort}/api/devices/d1`)).json()) as Record<string, unknown>;
+      const api = (await (await fetch(`http://127.0.0.1:${httpPort}/api/devices/d1`, AUTH)).json()) as Record<string, unknown>;
       expect(api).toMatchObject({ id: 'd1', summaries: 3 });
     } finally {
       child.kill('SIGTERM');

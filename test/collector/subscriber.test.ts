@@ -23,7 +23,7 @@ const RUN = randomUUID().slice(0, 8);
 
 function testConfig(dataDir: string, clientId: string, over: Partial<CollectorConfig['mqtt']> = {}): CollectorConfig {
   const base = defaultCollectorConfig(dataDir);
-  return { ...base, mqtt: { ...base.mqtt, url: MOSQUITTO, client_id: clientId, ...over }, http: { listen: null } };
+  return { ...base, mqtt: { ...base.mqtt, url: MOSQUITTO, client_id: clientId, ...over }, http: { listen: null, tokens: [] } };
 }
 
 function windowMessage(device: string, seq: number): Message {

@@ -148,7 +148,7 @@ export async function collector(o: CollectorOptions): Promise<RunningCollector> 
       allow_anonymous: true,
       client_id: `edgewatch-collector-e2e-${path.basename(o.dataDir)}`,
     },
-    http: { listen: null },
+    http: { listen: null, tokens: [] },
   };
   const c = await startCollector(config, { log: silentCollectorLogger, backoff: { initialMs: 100, maxMs: 500 } });
   if (c.subscriber !== null) await c.subscriber.ready();

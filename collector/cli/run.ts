@@ -12,7 +12,7 @@ import { buildApi, listenHttp, type HttpServer } from '../http/index.js';
 import { FleetWorker } from '../fleet/index.js';
 import { Ingest, IngestWorker } from '../ingest/index.js';
 import { createCollectorLogger, type Level, type Logger } from '../log.js';
-import { CollectorStore } from '../store/index.js';
+import { CollectorStore, type CollectorCounters } from '../store/index.js';
 import { startSubscriber, type Backoff, type Subscriber } from '../subscriber/index.js';
 
 export interface RunIo {
@@ -110,7 +110,14 @@ export async function startCollector(config: CollectorConfig, opts: StartOptions
       endpoints.push(`mqtt subscriber for ${subscriber.url} as ${subscriber.clientId}, topic ${subscriber.topic}`);
     }
     if (config.http.listen !== null) {
-      const app = buildApi(store, { log, tokens: config.http.tokens, ...(opts.now === undefined ? {} : { now: opts.now }) });
+      const counters = (): CollectorCounters => {
+        const b = broker?.stats();
+        return {
+          ...worker.counters(),
+          broker: b === undefined ? ({} as Record<string, number>) : { connection: b.connections_refused, acl: b.acl_refused, subscribe: b.subscribes_refused, commit_failed: b.ingest_failed },
+        };
+      };
+      const app = buildApi(store, { log, tokens: config.http.tokens, counters, ...(opts.now === undefined ? {} : { now: opts.now }) });
       http = await listenHttp(app, config.http.listen, config.source);
       endpoints.push(`http api on ${http.url}/api/devices`);
     }

@@ -16,6 +16,7 @@
 // A profile that does not decode is left out, counted and logged once: ingest checks structure,
 // not every sketch (ingest/profile-check.ts).
 import type Database from 'better-sqlite3';
+import { compareProfiles } from '../../agent/drift/index.js';
 import { WindowProfile } from '../../agent/profile/index.js';
 import { decodeBody, unpackBody, type WindowBody } from '../../agent/wire/index.js';
 import type { CollectorLogger } from '../log.js';
@@ -70,6 +71,8 @@ interface PutRow {
   profile: Uint8Array;
   windows: number;
   records: number;
+  drift_share: number | null;
+  drifted: string | null;
   updated_at: number;
 }
 
@@ -110,6 +113,8 @@ export class FleetAggregator {
   private readonly pending = new Map<string, PutRow>();
   private readonly drops: { model: string; version: string; res: Resolution; start: number; keep: string[] }[] = [];
   private lastRowid = 0;
+  /** Baselines by model and version, read once per rollup. */
+  private readonly baselines = new Map<string, WindowProfile | null>();
   /** Hours and days the current step touched. */
   private readonly dirty = new Map<string, { model: string; version: string; res: 'hour' | 'day'; start: number }>();
 
@@ -141,10 +146,12 @@ export class FleetAggregator {
         SELECT scope, start_ms, profile, windows, records FROM fleet_buckets
         WHERE model = ? AND model_version = ? AND resolution = ? AND start_ms >= ? AND start_ms < ?`),
       put: db.prepare(`
-        INSERT INTO fleet_buckets (model, model_version, resolution, scope, start_ms, profile, windows, records, updated_at)
-        VALUES (@model, @model_version, @resolution, @scope, @start_ms, @profile, @windows, @records, @updated_at)
+        INSERT INTO fleet_buckets (model, model_version, resolution, scope, start_ms, profile, windows, records, drift_share, drifted, updated_at)
+        VALUES (@model, @model_version, @resolution, @scope, @start_ms, @profile, @windows, @records, @drift_share, @drifted, @updated_at)
         ON CONFLICT (model, model_version, resolution, scope, start_ms) DO UPDATE SET
-          profile = excluded.profile, windows = excluded.windows, records = excluded.records, updated_at = excluded.updated_at`),
+          profile = excluded.profile, windows = excluded.windows, records = excluded.records, drift_share = excluded.drift_share,
+          drifted = excluded.drifted, updated_at = excluded.updated_at`),
+      baseline: db.prepare("SELECT profile FROM baselines WHERE model = ? AND model_version IN (?, '*') ORDER BY model_version = '*' LIMIT 1"),
       markDirty: db.prepare(`
         INSERT INTO fleet_dirty (model, model_version, resolution, start_ms, since) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (model, model_version, resolution, start_ms) DO NOTHING`),
@@ -191,6 +198,7 @@ export class FleetAggregator {
    * such day from its hours; one transaction. Returns how many of each were merged.
    */
   rollup(minAgeMs = 0): { hour: number; day: number } {
+    this.baselines.clear(); // uploaded since the last rollup, perhaps
     const done = { hour: 0, day: 0 };
     for (const res of ['hour', 'day'] as const) {
       this.pending.clear();
@@ -216,6 +224,21 @@ export class FleetAggregator {
     this.drops.length = 0;
     this.dirty.clear();
     return done;
+  }
+
+  private baseline(model: string, version: string): WindowProfile | null {
+    const key = `${model}\u0000${version}`;
+    if (!this.baselines.has(key)) {
+      const row = this.s['baseline']!.get(model, version) as { profile: Buffer } | undefined;
+      let p: WindowProfile | null = null;
+      try {
+        p = row === undefined ? null : WindowProfile.decode(row.profile);
+      } catch {
+        p = null; // checked when it was uploaded; a build that cannot read it compares nothing
+      }
+      this.baselines.set(key, p);
+    }
+    return this.baselines.get(key) ?? null;
   }
 
   private markDirty(model: string, version: string, windowStart: number): void {
@@ -346,7 +369,32 @@ export class FleetAggregator {
   }
 
   private put(model: string, version: string, res: Resolution, scope: string, start: number, p: WindowProfile, windows: number): void {
-    const row: PutRow = { model, model_version: version, resolution: res, scope, start_ms: start, profile: p.encode(), windows, records: p.count, updated_at: this.now() };
+    // Hours and days are compared with the version's baseline as they are merged: fleet drift over
+    // time without a comparison per request. Windows are not (one per minute per scope).
+    let drift: { share: number; drifted: string[] } | null = null;
+    if (res !== 'window') {
+      const base = this.baseline(model, version);
+      if (base !== null) {
+        try {
+          drift = compareProfiles(base, p).dataset;
+        } catch {
+          drift = null;
+        }
+      }
+    }
+    const row: PutRow = {
+      model,
+      model_version: version,
+      resolution: res,
+      scope,
+      start_ms: start,
+      profile: p.encode(),
+      windows,
+      records: p.count,
+      drift_share: drift?.share ?? null,
+      drifted: drift === null ? null : JSON.stringify(drift.drifted),
+      updated_at: this.now(),
+    };
     this.pending.set(`${model}\u0000${version}\u0000${res}\u0000${scope}\u0000${start}`, row);
   }
 

@@ -10,7 +10,8 @@
 // origin cannot read the API. Adding a resource is one plugin in API_ROUTES.
 
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import type { CollectorStore } from '../store/index.js';
+import type { CollectorCounters, CollectorStore } from '../store/index.js';
+import { renderCollectorMetrics } from './metrics.js';
 import type { Logger } from '../log.js';
 import type { ApiToken } from '../config/types.js';
 import { authHook, TokenSet } from './auth.js';
@@ -22,13 +23,15 @@ import { healthRoutes } from './routes/health.js';
 /** What the API uses of the store: its queries, and the writes admin routes make (baselines). */
 export type ApiStore = Pick<
   CollectorStore,
-  'devices' | 'device' | 'windows' | 'fleetModels' | 'fleetBucketCount' | 'fleetProfile' | 'putBaseline' | 'baselineFor'
+  'devices' | 'device' | 'windows' | 'fleetModels' | 'fleetBucketCount' | 'fleetProfile' | 'putBaseline' | 'baselineFor' | 'metrics'
 >;
 
 export interface ApiOptions {
   log: Logger;
   /** http.tokens: every /api request needs one of them (none: every /api request is refused). */
   tokens: readonly ApiToken[];
+  /** The ingest side's counters for /metrics; zeros when absent. */
+  counters?: () => CollectorCounters;
   /** Clock for uptime; Date.now unless a test injects one. */
   now?: () => number;
 }
@@ -81,5 +84,15 @@ export function buildApi(store: ApiStore, opts: ApiOptions): FastifyInstance {
     },
     { prefix: '/api' },
   );
+  // /metrics for Prometheus, with a token like /api (a scrape config's `authorization`).
+  const counters = opts.counters ?? (() => ({ messages: {}, refused: {}, broker: {} }));
+  app.register(async (scope) => {
+    scope.addHook('onRequest', authHook(tokens));
+    scope.get('/metrics', async (_req, reply) =>
+      reply
+        .type('text/plain; version=0.0.4; charset=utf-8')
+        .send(renderCollectorMetrics(store.metrics(counters(), Math.floor((now() - ctx.startedAt) / 1000)))),
+    );
+  });
   return app;
 }

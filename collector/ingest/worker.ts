@@ -153,6 +153,7 @@ export class IngestWorker implements MqttSink {
   private dead: Error | null = null;
   private closing: Promise<void> | null = null;
   private readonly now: () => number;
+  private readonly tally = { messages: {} as Record<string, number>, refused: {} as Record<string, number> };
 
   private constructor(
     private readonly checker: Thread,
@@ -216,7 +217,17 @@ export class IngestWorker implements MqttSink {
     const { id } = batch as WorkerBatch;
     const r = await this.writer.request({ t: 'write', id, skip: [...skip] }, []);
     if (r.t !== 'done') throw new Error(`the writer answered ${r.t}`);
+    for (const res of r.results) {
+      if (res === null) continue;
+      if (res.status === 'refused') this.tally.refused[res.reason] = (this.tally.refused[res.reason] ?? 0) + 1;
+      else this.tally.messages[res.status] = (this.tally.messages[res.status] ?? 0) + 1;
+    }
     return r.results;
+  }
+
+  /** Messages committed since start, by result, and refused, by reason (for /metrics). */
+  counters(): { messages: Record<string, number>; refused: Record<string, number> } {
+    return { messages: { ...this.tally.messages }, refused: { ...this.tally.refused } };
   }
 
   /** The checker's and the writer's threads (tests kill one to see the collector stop). */

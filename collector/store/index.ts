@@ -3,6 +3,7 @@
 // one transaction; queries answer the HTTP API and the command line.
 export { CollectorStore, DB_FILE, DETAIL_CAP, type StoredBaselineRow, type WriteOutcome } from './store.js';
 export { DEFAULT_WINDOW_LIMIT, MAX_WINDOW_LIMIT } from './queries.js';
+export type { CollectorCounters, MetricsInput } from './metrics.js';
 export type {
   AlertRef,
   CollectorStatus,

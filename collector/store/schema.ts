@@ -118,6 +118,8 @@ export const MIGRATIONS: string[] = [
     profile BLOB NOT NULL,          -- WindowProfile.encode() of the merge
     windows INTEGER NOT NULL,       -- device windows merged in (a device's window once, at its latest revision)
     records INTEGER NOT NULL,
+    drift_share REAL,               -- hour and day buckets: share of features drifted against the
+    drifted TEXT,                   -- baseline, and which (JSON array); null without a baseline
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (model, model_version, resolution, scope, start_ms)
   );

@@ -6,6 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AlertBody, GapBody, StatusMessage, WindowBody } from '../../agent/wire/index.js';
 import { FleetQueries, type FleetModelRow, type FleetProfile, type FleetProfileQuery } from '../fleet/query.js';
+import { MetricsQueries, type CollectorCounters, type MetricsInput } from './metrics.js';
 import { StoreQueries } from './queries.js';
 import { MIGRATIONS } from './schema.js';
 import type { CollectorStatus, DeviceDetail, DeviceRow, IncomingMessage, RejectionRow, SummaryBody, WindowQuery, WindowRow } from './types.js';
@@ -35,6 +36,7 @@ export interface StoredBaselineRow {
 export class CollectorStore {
   private readonly q: StoreQueries;
   private readonly fq: FleetQueries;
+  private readonly mq: MetricsQueries;
   private readonly upsertDevice: Database.Statement;
   private readonly insertMessage: Database.Statement;
   private readonly countDuplicate: Database.Statement;
@@ -54,6 +56,7 @@ export class CollectorStore {
   ) {
     this.q = new StoreQueries(db);
     this.fq = new FleetQueries(db);
+    this.mq = new MetricsQueries(db);
     // The site follows the newest seq, so an old bundle imported late does not move a device back.
     this.upsertDevice = db.prepare(`
       INSERT INTO devices (id, site, first_seen, last_seen, last_seq) VALUES (@device, @site, @at, @at, @seq)
@@ -282,6 +285,11 @@ export class CollectorStore {
   /** Raw bodies of the newest revision of each window of `model` starting in [from, to), every part. */
   summaryBodies(device: string, model: string, from: number, to: number): SummaryBody[] {
     return this.q.summaryBodies(device, model, from, to);
+  }
+
+  /** What /metrics shows, read now. */
+  metrics(counters: CollectorCounters, uptimeS: number): MetricsInput {
+    return this.mq.read(counters, uptimeS);
   }
 
   // ---- fleet rollups (collector/fleet) ----

@@ -81,6 +81,11 @@ describe('startCollector', () => {
     expect(body.devices).toEqual([expect.objectContaining({ id: 'd1', site: 's1', online: true, last_seq: 1, summaries: 1 })]);
     const health = (await (await fetch(`${c.httpUrl}/healthz`)).json()) as Record<string, unknown>;
     expect(health).toMatchObject({ ok: true, devices: 1 });
+    // /metrics counts what ingest committed since start.
+    const metrics = await (await fetch(`${c.httpUrl}/metrics`, AUTH)).text();
+    expect(metrics).toContain('edgewatch_collector_messages_total{result="stored"} 1\n');
+    expect(metrics).toContain('edgewatch_collector_messages_total{result="status"} 1\n');
+    expect(metrics).toContain('edgewatch_collector_devices{state="online"} 1\n');
     // The fleet worker folds the summary into the fleet's and the site's window, hour and day.
     await c.fleet.catchUp();
     const buckets = c.store.db.prepare('SELECT resolution, scope, windows, records FROM fleet_buckets ORDER BY resolution, scope').all();

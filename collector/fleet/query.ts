@@ -108,6 +108,13 @@ export class FleetQueries {
     return (this.count.get(q.model, q.version, q.resolution, q.scope, from, q.to) as { n: number }).n;
   }
 
+  /** The buckets whose start falls in [from, to), each with its profile decoded, in time order. */
+  fleetBuckets(q: FleetProfileQuery): { start: number; windows: number; records: number; profile: WindowProfile }[] {
+    const from = q.resolution === 'window' ? q.from : q.from - (q.from % SPAN_MS[q.resolution]);
+    const rows = this.buckets.all(q.model, q.version, q.resolution, q.scope, from, q.to) as { start_ms: number; profile: Buffer; windows: number; records: number }[];
+    return rows.map((r) => ({ start: r.start_ms, windows: r.windows, records: r.records, profile: WindowProfile.decode(r.profile) }));
+  }
+
   /** The merge of the buckets whose start falls in [from, to), the first one widened to its bucket. */
   fleetProfile(q: FleetProfileQuery): FleetProfile {
     const from = q.resolution === 'window' ? q.from : q.from - (q.from % SPAN_MS[q.resolution]);

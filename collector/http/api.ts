@@ -24,6 +24,7 @@ import { healthRoutes } from './routes/health.js';
 export type ApiStore = Pick<
   CollectorStore,
   'devices' | 'device' | 'windows' | 'fleetModels' | 'fleetBucketCount' | 'fleetProfile' | 'putBaseline' | 'baselineFor' | 'metrics'
+  | 'fleetBuckets' | 'topDriftingDevices' | 'summaryBodies'
 >;
 
 export interface ApiOptions {

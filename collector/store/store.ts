@@ -324,6 +324,26 @@ export class CollectorStore {
   fleetProfile(q: FleetProfileQuery): FleetProfile {
     return this.fq.fleetProfile(q);
   }
+
+  /** Each bucket of the range with its profile (a drift heatmap compares each with the baseline). */
+  fleetBuckets(q: FleetProfileQuery): ReturnType<FleetQueries['fleetBuckets']> {
+    return this.fq.fleetBuckets(q);
+  }
+
+  /**
+   * The devices whose windows of a model version drifted most in [from, to): mean drift share over
+   * their windows that had a baseline, highest first.
+   */
+  topDriftingDevices(model: string, version: string, from: number, to: number, limit: number): { device: string; site: string; windows: number; mean_drift_share: number; drifted_windows: number }[] {
+    return this.db
+      .prepare(`
+        SELECT s.device, d.site, count(*) AS windows, avg(s.drift_share) AS mean_drift_share,
+          sum(CASE WHEN s.drifted != '[]' THEN 1 ELSE 0 END) AS drifted_windows
+        FROM summaries s JOIN devices d ON d.id = s.device
+        WHERE s.model = ? AND s.model_version = ? AND s.start_ms >= ? AND s.start_ms < ? AND s.drift_share IS NOT NULL AND s.part_index = 0
+        GROUP BY s.device ORDER BY mean_drift_share DESC, s.device LIMIT ?`)
+      .all(model, version, from, to, limit) as { device: string; site: string; windows: number; mean_drift_share: number; drifted_windows: number }[];
+  }
 }
 
 function migrate(db: Database.Database): void {

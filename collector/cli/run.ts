@@ -82,6 +82,7 @@ export async function startCollector(config: CollectorConfig, opts: StartOptions
     fleet = await FleetWorker.start({
       dataDir: config.data_dir,
       log,
+      alerts: config.alerts,
       onFatal: (err) => log.log('error', 'fleet worker failed; the fleet view stops moving, ingest goes on', { error: err.message }),
     });
   } catch (err) {

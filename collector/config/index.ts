@@ -1,6 +1,6 @@
 // The collector's configuration: one YAML file checked once at start against one strict schema,
 // then frozen. Every problem is reported together, naming the field, the value and what was expected.
-export type { CollectorConfig, DeviceCredential, ListenAddress, TlsClientOptions } from './types.js';
+export type { AlertsConfig, ApiRole, ApiToken, CollectorConfig, DeviceCredential, FleetRule, ListenAddress, TlsClientOptions } from './types.js';
 export {
   CollectorConfigError,
   DEFAULT_DATA_DIR,

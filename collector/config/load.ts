@@ -73,6 +73,27 @@ export function readSize(value: unknown): number | string {
   return bytes;
 }
 
+const DURATION_UNITS: ReadonlyArray<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000], ['ms', 1]];
+const DURATION_FORMATS = 'a duration such as "30s", "10m", "1h30m", "24h" or a whole number of milliseconds';
+
+/** Milliseconds from "10m", "1h30m" or a number; a string saying what is wrong otherwise. */
+export function readDuration(value: unknown): number | string {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : `expected ${DURATION_FORMATS}`;
+  if (typeof value !== 'string' || value.trim() === '') return `expected ${DURATION_FORMATS}`;
+  const part = /(\d+)(ms|d|h|m|s)/y;
+  const text = value.trim();
+  let ms = 0;
+  let last = -1;
+  while (part.lastIndex < text.length) {
+    const m = part.exec(text);
+    const unit = m === null ? -1 : DURATION_UNITS.findIndex(([u]) => u === m[2]);
+    if (m === null || unit <= last) return `expected ${DURATION_FORMATS}`;
+    last = unit;
+    ms += Number(m[1]) * DURATION_UNITS[unit]![1];
+  }
+  return Number.isSafeInteger(ms) ? ms : `expected ${DURATION_FORMATS}`;
+}
+
 /** {host, port} from "host:port" or "[v6]:port"; a string saying what is wrong otherwise. */
 export function readListen(value: unknown): ListenAddress | string {
   const m = typeof value === 'string' ? /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value.trim()) : null;
@@ -119,6 +140,49 @@ function section<S extends z.ZodRawShape>(shape: S) {
 
 /** Bearer tokens shorter than this are refused at start: they could be guessed. */
 const MIN_TOKEN_CHARS = 16;
+
+const durationField = notation(readDuration);
+const share = z.number().min(0, 'expected a share from 0 to 1').max(1, 'expected a share from 0 to 1');
+const severity = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a severity such as warning or critical (lower case)');
+const httpUrl = z.string().refine((s) => {
+  try {
+    return ['http:', 'https:'].includes(new URL(s).protocol);
+  } catch {
+    return false;
+  }
+}, 'expected an http:// or https:// URL');
+const ruleName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'expected a rule name of letters, digits and _ (an alert name)');
+const fleetRule = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({
+      name: ruleName,
+      kind: z.literal('device_share'),
+      model: deviceName,
+      version: deviceName.nullable().default(null),
+      site: deviceName.nullable().default(null),
+      condition: z.union([z.strictObject({ drifted: text }), z.strictObject({ alert: text })], {
+        message: 'expected {drifted: <feature or "*">} or {alert: <agent alert name>}',
+      }),
+      min_share: share,
+      min_devices: z.number().int().min(1).default(1),
+      over: durationField.prefault('15m'),
+      for: durationField.prefault('0s'),
+      severity: severity.default('warning'),
+    }),
+    z.strictObject({
+      name: ruleName,
+      kind: z.literal('fleet_drift'),
+      model: deviceName,
+      version: deviceName.nullable().default(null),
+      min_share: share,
+      for: durationField.prefault('0s'),
+      severity: severity.default('warning'),
+    }),
+  ],
+  { message: 'expected kind device_share or fleet_drift' },
+);
+const endpoint = z.strictObject({ url: httpUrl, timeout: durationField.prefault('5s') });
 
 const configSchema = section({
   data_dir: text.default(DEFAULT_DATA_DIR),
@@ -174,6 +238,38 @@ const configSchema = section({
           values.add(t.token);
         });
       }),
+  }),
+  alerts: section({
+    interval: durationField.prefault('15s'),
+    rules: z
+      .array(fleetRule)
+      .nullable()
+      .default(null)
+      .transform((v) => v ?? [])
+      .superRefine((rules, ctx) => {
+        const seen = new Set<string>();
+        rules.forEach((r, i) => {
+          if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: 'expected a unique rule name; this one is listed twice' });
+          seen.add(r.name);
+        });
+      }),
+    device_offline: z
+      .strictObject({ grace: durationField.prefault('10m'), severity: severity.default('warning') })
+      .nullable()
+      .prefault({}),
+    sync_overdue: z
+      .strictObject({ grace: durationField.prefault('30m'), severity: severity.default('warning') })
+      .nullable()
+      .prefault({}),
+    gap: z
+      .strictObject({ hold: durationField.prefault('24h'), severity: severity.default('warning') })
+      .nullable()
+      .prefault({}),
+    notify: section({
+      webhooks: z.array(endpoint).nullable().default(null).transform((v) => v ?? []),
+      alertmanagers: z.array(endpoint).nullable().default(null).transform((v) => v ?? []),
+      external_url: httpUrl.nullable().default(null),
+    }),
   }),
   bundles: section({
     hmac_key: nullableText,
@@ -261,6 +357,7 @@ function checkConfig(raw: unknown, opts: ParseOptions, lineOf: (p: readonly Prop
       tls: { ...c.mqtt.tls, ca: file(c.mqtt.tls.ca), cert: file(c.mqtt.tls.cert), key: file(c.mqtt.tls.key) },
     },
     http: c.http,
+    alerts: c.alerts as CollectorConfig['alerts'],
     bundles: c.bundles,
   };
   return deepFreeze(config);

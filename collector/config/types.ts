@@ -32,6 +32,54 @@ export interface ApiToken {
   role: ApiRole;
 }
 
+/** A fleet alert rule of the config (collector/alerts, docs/alerts-fleet.md). Durations in ms. */
+export type FleetRule =
+  | {
+      name: string;
+      /** The share of a model's devices whose newest window (started within `over`) meets `condition`. */
+      kind: 'device_share';
+      model: string;
+      version: string | null;
+      site: string | null;
+      /** `drifted`: that feature drifted ("*": any feature); `alert`: that agent alert is firing. */
+      condition: { drifted: string } | { alert: string };
+      min_share: number;
+      min_devices: number;
+      over: number;
+      for: number;
+      severity: string;
+    }
+  | {
+      name: string;
+      /** The drift share of the fleet's merged profile (latest rolled-up hour) against the baseline. */
+      kind: 'fleet_drift';
+      model: string;
+      version: string | null;
+      min_share: number;
+      for: number;
+      severity: string;
+    };
+
+export interface AlertsConfig {
+  /** How often the rules are evaluated. */
+  interval: number;
+  rules: FleetRule[];
+  /** Devices offline (last will, status topic) and unheard this long; null: no such alert. */
+  device_offline: { grace: number; severity: string } | null;
+  /** Devices unheard this long past their sync schedule (continuous: past `grace` alone). */
+  sync_overdue: { grace: number; severity: string } | null;
+  /** Gaps (outbox overflows) received in the last `hold`. */
+  gap: { hold: number; severity: string } | null;
+  notify: {
+    /** Alertmanager-format webhooks (POST of {version: "4", status, alerts, ...}). */
+    webhooks: { url: string; timeout: number }[];
+    /** Alertmanagers to push to (POST <url>/api/v2/alerts). */
+    alertmanagers: { url: string; timeout: number }[];
+    /** The collector's page as seen from outside, for links in notifications; null: none. */
+    external_url: string | null;
+  };
+}
+
 export interface CollectorConfig {
   /** The file it was read from (null: embedded defaults). */
   source: string | null;
@@ -62,6 +110,7 @@ export interface CollectorConfig {
     /** Bearer tokens for /api (everything but /healthz needs one); none: the API answers 401. */
     tokens: ApiToken[];
   };
+  alerts: AlertsConfig;
   bundles: {
     /** Key that bundles are signed with (HMAC-SHA256); a signed bundle is refused without it. */
     hmac_key: string | null;

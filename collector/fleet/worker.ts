@@ -7,6 +7,9 @@ import { parentPort, workerData, type Worker } from 'node:worker_threads';
 import { createCollectorLogger, type CollectorLogger, type Level } from '../log.js';
 import { CollectorStore } from '../store/index.js';
 import { FLEET_WORKER_ROLE, startWorker } from '../threads.js';
+import { AlertEngine } from '../alerts/engine.js';
+import { Notifier } from '../alerts/notify.js';
+import type { AlertsConfig } from '../config/types.js';
 import { FleetAggregator, type StepResult } from './aggregate.js';
 
 /** How often the worker looks for new summaries once it has caught up. */
@@ -24,6 +27,8 @@ const MAX_DEFER_MS = 60_000;
 export interface FleetWorkerOptions {
   dataDir: string;
   log: CollectorLogger;
+  /** Fleet alert rules and notification targets, evaluated on this thread. */
+  alerts: AlertsConfig;
   intervalMs?: number;
   /** Told when the thread dies; the fleet view then stops moving (ingest goes on). */
   onFatal?: (err: Error) => void;
@@ -32,25 +37,28 @@ export interface FleetWorkerOptions {
 interface Settings {
   dataDir: string;
   intervalMs: number;
+  alerts: AlertsConfig;
 }
 
-type ToWorker = { t: 'catch_up'; id: number } | { t: 'close' };
+type ToWorker = { t: 'catch_up'; id: number } | { t: 'evaluate'; id: number } | { t: 'close' };
 type FromWorker =
   | { t: 'ready' }
   | { t: 'open_failed'; error: string }
   | { t: 'caught_up'; id: number; result: StepResult }
+  | { t: 'evaluated'; id: number; changes: number }
   | { t: 'log'; level: Level; msg: string; fields: Record<string, unknown> | undefined }
   | { t: 'closed' };
 
 export class FleetWorker {
   private nextId = 1;
   private readonly pending = new Map<number, (r: StepResult) => void>();
+  private readonly evaluations = new Map<number, (changes: number) => void>();
   private closing: Promise<void> | null = null;
 
   private constructor(private readonly worker: Worker) {}
 
   static async start(opts: FleetWorkerOptions): Promise<FleetWorker> {
-    const settings: Settings = { dataDir: opts.dataDir, intervalMs: opts.intervalMs ?? DEFAULT_FOLD_INTERVAL_MS };
+    const settings: Settings = { dataDir: opts.dataDir, intervalMs: opts.intervalMs ?? DEFAULT_FOLD_INTERVAL_MS, alerts: opts.alerts };
     const worker = startWorker(FLEET_WORKER_ROLE, new URL('./worker-main.ts', import.meta.url), { settings });
     const w = new FleetWorker(worker);
     await new Promise<void>((resolve, reject) => {
@@ -63,6 +71,9 @@ export class FleetWorker {
         else if (m.t === 'caught_up') {
           w.pending.get(m.id)?.(m.result);
           w.pending.delete(m.id);
+        } else if (m.t === 'evaluated') {
+          w.evaluations.get(m.id)?.(m.changes);
+          w.evaluations.delete(m.id);
         }
       });
     }).catch(async (err: unknown) => {
@@ -84,6 +95,15 @@ export class FleetWorker {
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
       this.worker.postMessage({ t: 'catch_up', id } satisfies ToWorker);
+    });
+  }
+
+  /** Evaluates the fleet alerts now (and notifies); resolves with the number of state changes. */
+  evaluateAlerts(): Promise<number> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.evaluations.set(id, resolve);
+      this.worker.postMessage({ t: 'evaluate', id } satisfies ToWorker);
     });
   }
 
@@ -157,13 +177,42 @@ export function runFleetWorker(): void {
     timer = more ? setTimeout(tick, 0) : setTimeout(tick, settings.intervalMs);
   };
 
+  // Fleet alerts: evaluated on their own timer, bursts or not; notifications go from here.
+  const engine = new AlertEngine(store.db, settings.alerts, log);
+  const notifier = new Notifier(settings.alerts.notify, log, { intervalMs: settings.alerts.interval });
+  let alertTimer: NodeJS.Timeout | null = null;
+  const evaluate = (): number => {
+    try {
+      const now = Date.now();
+      const changes = engine.evaluate(now);
+      notifier.notify(changes, engine.alerts(now), now);
+      return changes.length;
+    } catch (err) {
+      log.once('alerts.evaluate_failed', 'error', 'alerts: evaluating the fleet alerts failed; tried again at the next interval', { error: err instanceof Error ? err.message : String(err) });
+      return 0;
+    }
+  };
+  const alertTick = (): void => {
+    alertTimer = null;
+    if (closed) return;
+    evaluate();
+    alertTimer = setTimeout(alertTick, settings.alerts.interval);
+  };
+
   port.on('message', (m: ToWorker) => {
     if (m.t === 'close') {
       closed = true;
       if (timer !== null) clearTimeout(timer);
-      store.close();
-      post({ t: 'closed' });
-      port.close();
+      if (alertTimer !== null) clearTimeout(alertTimer);
+      void notifier.close().then(() => {
+        store.close();
+        post({ t: 'closed' });
+        port.close();
+      });
+      return;
+    }
+    if (m.t === 'evaluate') {
+      post({ t: 'evaluated', id: m.id, changes: evaluate() });
       return;
     }
     const result = agg.catchUp();
@@ -171,4 +220,5 @@ export function runFleetWorker(): void {
   });
   post({ t: 'ready' });
   tick();
+  alertTimer = setTimeout(alertTick, settings.alerts.interval);
 }

@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import type { ApiToken } from '../config/types.js';
 import { authHook, TokenSet } from './auth.js';
 import { ApiError } from './query.js';
+import { alertRoutes } from './routes/alerts.js';
 import { deviceRoutes } from './routes/devices.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { healthRoutes } from './routes/health.js';
@@ -25,6 +26,7 @@ export type ApiStore = Pick<
   CollectorStore,
   'devices' | 'device' | 'windows' | 'fleetModels' | 'fleetBucketCount' | 'fleetProfile' | 'putBaseline' | 'baselineFor' | 'metrics'
   | 'fleetBuckets' | 'topDriftingDevices' | 'summaryBodies'
+  | 'fleetAlerts' | 'acknowledgeAlert' | 'silences' | 'addSilence' | 'expireSilence'
 >;
 
 export interface ApiOptions {
@@ -45,7 +47,7 @@ export interface RouteContext {
 }
 
 /** The resources under /api, each a plugin; the next ones (alerts, models, fleet) join this list. */
-const API_ROUTES: ReadonlyArray<FastifyPluginAsync<RouteContext>> = [deviceRoutes, fleetRoutes];
+const API_ROUTES: ReadonlyArray<FastifyPluginAsync<RouteContext>> = [deviceRoutes, fleetRoutes, alertRoutes];
 
 export function buildApi(store: ApiStore, opts: ApiOptions): FastifyInstance {
   const now = opts.now ?? Date.now;

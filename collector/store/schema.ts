@@ -138,6 +138,36 @@ export const MIGRATIONS: string[] = [
     uploaded_by TEXT NOT NULL,      -- the API token's name
     PRIMARY KEY (model, model_version)
   );
+  CREATE TABLE fleet_alerts (       -- fleet alerts (collector/alerts): one row per alert, kept after it resolves
+    fingerprint TEXT PRIMARY KEY,   -- hash of the name and labels: the alert's identity
+    name TEXT NOT NULL,
+    labels TEXT NOT NULL,           -- JSON object, the name included as alertname
+    severity TEXT NOT NULL,
+    source TEXT NOT NULL,           -- 'devices': agent alerts grouped; 'rule': a fleet rule of the config
+    state TEXT NOT NULL CHECK (state IN ('pending', 'firing', 'resolved')),
+    summary TEXT NOT NULL,
+    devices TEXT NOT NULL,          -- JSON array of {device, site, state}
+    firing INTEGER NOT NULL,        -- devices firing (or in the condition)
+    resolved INTEGER NOT NULL,      -- devices resolved
+    active_since INTEGER NOT NULL,  -- when it last went pending
+    firing_since INTEGER,
+    resolved_at INTEGER,
+    updated_at INTEGER NOT NULL,
+    ack_by TEXT,                    -- acknowledged (cleared when it resolves)
+    ack_at INTEGER,
+    notified_state TEXT,            -- the state last handed to the notifier
+    notified_at INTEGER
+  );
+  CREATE INDEX fleet_alerts_state ON fleet_alerts (state, updated_at);
+  CREATE TABLE silences (
+    id TEXT PRIMARY KEY,
+    matchers TEXT NOT NULL,         -- JSON object: label -> value, all must match
+    starts_at INTEGER NOT NULL,
+    ends_at INTEGER NOT NULL,
+    comment TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
   CREATE TABLE fleet_dirty (        -- hour and day buckets whose parts changed since they were merged
     model TEXT NOT NULL,
     model_version TEXT NOT NULL,

@@ -6,6 +6,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AlertBody, GapBody, StatusMessage, WindowBody } from '../../agent/wire/index.js';
 import { FleetQueries, type FleetModelRow, type FleetProfile, type FleetProfileQuery } from '../fleet/query.js';
+import { AlertQueries, type NewSilence } from '../alerts/queries.js';
+import type { FleetAlert, Silence } from '../alerts/engine.js';
 import { MetricsQueries, type CollectorCounters, type MetricsInput } from './metrics.js';
 import { StoreQueries } from './queries.js';
 import { MIGRATIONS } from './schema.js';
@@ -37,6 +39,7 @@ export class CollectorStore {
   private readonly q: StoreQueries;
   private readonly fq: FleetQueries;
   private readonly mq: MetricsQueries;
+  private readonly aq: AlertQueries;
   private readonly upsertDevice: Database.Statement;
   private readonly insertMessage: Database.Statement;
   private readonly countDuplicate: Database.Statement;
@@ -57,6 +60,7 @@ export class CollectorStore {
     this.q = new StoreQueries(db);
     this.fq = new FleetQueries(db);
     this.mq = new MetricsQueries(db);
+    this.aq = new AlertQueries(db);
     // The site follows the newest seq, so an old bundle imported late does not move a device back.
     this.upsertDevice = db.prepare(`
       INSERT INTO devices (id, site, first_seen, last_seen, last_seq) VALUES (@device, @site, @at, @at, @seq)
@@ -285,6 +289,28 @@ export class CollectorStore {
   /** Raw bodies of the newest revision of each window of `model` starting in [from, to), every part. */
   summaryBodies(device: string, model: string, from: number, to: number): SummaryBody[] {
     return this.q.summaryBodies(device, model, from, to);
+  }
+
+  // ---- fleet alerts (collector/alerts) ----
+
+  fleetAlerts(now: number): FleetAlert[] {
+    return this.aq.fleetAlerts(now);
+  }
+
+  acknowledgeAlert(id: string, by: string, at: number): boolean {
+    return this.aq.acknowledge(id, by, at);
+  }
+
+  silences(): Silence[] {
+    return this.aq.silences();
+  }
+
+  addSilence(s: NewSilence, now: number): Silence {
+    return this.aq.addSilence(s, now);
+  }
+
+  expireSilence(id: string, now: number): boolean {
+    return this.aq.expireSilence(id, now);
   }
 
   /** What /metrics shows, read now. */

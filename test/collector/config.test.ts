@@ -43,6 +43,14 @@ describe('collector config', () => {
         max_message_bytes: 1024 * 1024,
       },
       http: { listen: { host: '127.0.0.1', port: 8080 }, tokens: [] },
+      alerts: {
+        interval: 15_000,
+        rules: [],
+        device_offline: { grace: 600_000, severity: 'warning' },
+        sync_overdue: { grace: 1_800_000, severity: 'warning' },
+        gap: { hold: 86_400_000, severity: 'warning' },
+        notify: { webhooks: [], alertmanagers: [], external_url: null },
+      },
       bundles: { hmac_key: null, require_hmac: false },
     });
     expect(Object.isFrozen(c.mqtt.listen)).toBe(true);
@@ -96,7 +104,8 @@ bundles: { hmac_key: k, require_hmac: true }
     expect(c.mqtt.max_message_bytes).toBe(1024 * 1024);
     const text = fs.readFileSync(file, 'utf8');
     for (const key of ['data_dir', 'url', 'listen', 'share_group', 'username', 'password', 'client_id', 'ca', 'cert', 'key',
-      'servername', 'reject_unauthorized', 'allow_anonymous', 'devices', 'max_message_bytes', 'tokens', 'hmac_key', 'require_hmac']) {
+      'servername', 'reject_unauthorized', 'allow_anonymous', 'devices', 'max_message_bytes', 'tokens', 'interval', 'rules', 'device_offline', 'sync_overdue', 'gap', 'notify', 'webhooks', 'alertmanagers',
+      'external_url', 'hmac_key', 'require_hmac']) {
       expect(text).toMatch(new RegExp(`^\\s*#?\\s*${key}:`, 'm'));
     }
   });
@@ -106,7 +115,7 @@ bundles: { hmac_key: k, require_hmac: true }
     expect(err.field).toBe('mqtt.lisen');
     expect(err.message).toContain('mqtt.lisen: unknown key (value "0.0.0.0:1"); did you mean "listen"?');
     expect(err.message).toContain('(line 2)');
-    expect(problem('colour: red').message).toContain('known keys: data_dir, mqtt, http, bundles');
+    expect(problem('colour: red').message).toContain('known keys: data_dir, mqtt, http, alerts, bundles');
     expect(problem('mqtt:\n  tls:\n    caa: x\n').message).toContain('mqtt.tls.caa: unknown key (value "x"); did you mean "ca"?');
     expect(problem('mqtt:\n  devices:\n    - { id: a, password: x, pasword: y }\n').message).toContain('did you mean "password"?');
   });
@@ -144,6 +153,35 @@ bundles: { hmac_key: k, require_hmac: true }
     expect(problem('http:\n  tokens:\n    - { name: a, token: 0123456789abcdef, role: root }\n').field).toBe('http.tokens[0].role');
     const twice = problem('http:\n  tokens:\n    - { name: a, token: 0123456789abcdef, role: read }\n    - { name: a, token: 0123456789abcdef, role: admin }\n');
     expect(twice.issues.map((i) => i.field)).toEqual(['http.tokens[1].name', 'http.tokens[1].token']);
+  });
+
+  it('fleet alert rules: both kinds read with their defaults; a bad one names the field', () => {
+    const c = parse(
+      [
+        'alerts:',
+        '  interval: 30s',
+        '  rules:',
+        '    - {name: amount_drift, kind: device_share, model: fraud, condition: {drifted: amount}, min_share: 0.2, for: 5m}',
+        '    - {name: fleet_drift, kind: fleet_drift, model: fraud, version: v3, min_share: 0.3, severity: critical}',
+        '  device_offline: {grace: 1h}',
+        '  sync_overdue: null',
+        '  notify:',
+        '    alertmanagers: [{url: "http://am:9093"}]',
+        '',
+      ].join('\n'),
+    );
+    expect(c.alerts.interval).toBe(30_000);
+    expect(c.alerts.rules).toEqual([
+      { name: 'amount_drift', kind: 'device_share', model: 'fraud', version: null, site: null, condition: { drifted: 'amount' }, min_share: 0.2, min_devices: 1, over: 900_000, for: 300_000, severity: 'warning' },
+      { name: 'fleet_drift', kind: 'fleet_drift', model: 'fraud', version: 'v3', min_share: 0.3, for: 0, severity: 'critical' },
+    ]);
+    expect(c.alerts.device_offline).toEqual({ grace: 3_600_000, severity: 'warning' });
+    expect(c.alerts.sync_overdue).toBeNull();
+    expect(c.alerts.notify.alertmanagers).toEqual([{ url: 'http://am:9093', timeout: 5_000 }]);
+    expect(problem('alerts:\n  rules:\n    - {name: x, kind: device_share, model: m, condition: {drifted: a}, min_share: 2}\n').field).toBe('alerts.rules[0].min_share');
+    expect(problem('alerts:\n  rules:\n    - {name: x, kind: weekly, model: m}\n').message).toContain('expected kind device_share or fleet_drift');
+    expect(problem('alerts:\n  interval: soon\n').message).toContain('alerts.interval: expected a duration such as "30s"');
+    expect(problem('alerts:\n  notify:\n    webhooks: [{url: "ftp://x"}]\n').field).toBe('alerts.notify.webhooks[0].url');
   });
 
   it('cross-field rules', () => {

@@ -14,7 +14,7 @@ import { runCommand, startCollector, type RunningCollector } from '../../collect
 import { defaultCollectorConfig, type CollectorConfig } from '../../collector/config/index.js';
 import { createCollectorLogger } from '../../collector/log.js';
 import { CollectorStore } from '../../collector/store/index.js';
-import { profile, status, summary, windowBody } from './messages.js';
+import { alert, alertBody, profile, status, summary, windowBody, wireAlert } from './messages.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const log = createCollectorLogger({ write: () => {} });
@@ -86,6 +86,14 @@ describe('startCollector', () => {
     expect(metrics).toContain('edgewatch_collector_messages_total{result="stored"} 1\n');
     expect(metrics).toContain('edgewatch_collector_messages_total{result="status"} 1\n');
     expect(metrics).toContain('edgewatch_collector_devices{state="online"} 1\n');
+    // The fleet worker evaluates the fleet alerts: d1's agent alert becomes a fleet alert.
+    const a = alert({ seq: 2 }, alertBody([wireAlert({ id: 5, rule: 'latency_p99', state: 'firing' })]));
+    const d1b = await connectAsync(c.mqttUrl, { clientId: 'edgewatch-agent-d1', username: 'd1', password: 'pw-one', clean: false, reconnectPeriod: 0 });
+    await d1b.publishAsync(a.topic, Buffer.from(a.bytes), { qos: 1 });
+    await d1b.endAsync();
+    expect(await c.fleet.evaluateAlerts()).toBeGreaterThanOrEqual(1);
+    const fleetAlerts = (await (await fetch(`${c.httpUrl}/api/alerts`, AUTH)).json()) as { alerts: { name: string; state: string; devices: { device: string }[] }[] };
+    expect(fleetAlerts.alerts.find((x) => x.name === 'latency_p99')).toMatchObject({ state: 'firing', devices: [{ device: 'd1' }] });
     // The fleet worker folds the summary into the fleet's and the site's window, hour and day.
     await c.fleet.catchUp();
     const buckets = c.store.db.prepare('SELECT resolution, scope, windows, records FROM fleet_buckets ORDER BY resolution, scope').all();

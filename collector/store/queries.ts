@@ -88,7 +88,7 @@ export class StoreQueries {
   private readonly rejectionsStmt: Database.Statement;
 
   constructor(db: Database.Database) {
-    const deviceSelect = 'SELECT d.*, (SELECT COUNT(*) FROM summaries s WHERE s.device = d.id) AS summaries FROM devices d';
+    const deviceSelect = 'SELECT d.* FROM devices d';
     this.devicesStmt = db.prepare(`${deviceSelect} ORDER BY d.id`);
     this.deviceStmt = db.prepare(`${deviceSelect} WHERE d.id = ?`);
     this.modelsStmt = db.prepare(`

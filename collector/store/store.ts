@@ -44,6 +44,7 @@ export class CollectorStore {
   private readonly insertMessage: Database.Statement;
   private readonly countDuplicate: Database.Statement;
   private readonly insertSummary: Database.Statement;
+  private readonly countSummary: Database.Statement;
   private readonly insertAlertMessage: Database.Statement;
   private readonly insertAlert: Database.Statement;
   private readonly insertGap: Database.Statement;
@@ -80,6 +81,7 @@ export class CollectorStore {
       VALUES (@device, @seq, @kind, @model, @model_version, @start_ms, @end_ms, @closed_at, @revision, @part_index, @part_of,
         @sent_at, @received_at, @count, @rejected, @late, @errors, @latency_p50, @latency_p95, @latency_p99, @confidence_mean,
         @drift_share, @drifted, @quality, @alerts, @trimmed_examples, @body, @body_enc)`);
+    this.countSummary = db.prepare('UPDATE devices SET summaries = summaries + 1 WHERE id = ?');
     this.insertAlertMessage = db.prepare('INSERT INTO alert_messages (device, seq, received_at, body) VALUES (?, ?, ?, ?)');
     this.insertAlert = db.prepare(`
       INSERT INTO alerts (device, seq, idx, alert_id, rule, model, model_version, state, severity, metric, value, updated_at)
@@ -226,6 +228,7 @@ export class CollectorStore {
       body: m.raw,
       body_enc: m.enc,
     });
+    this.countSummary.run(m.device);
   }
 
   private writeAlerts(m: IncomingMessage, b: AlertBody): void {

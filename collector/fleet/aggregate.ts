@@ -115,6 +115,8 @@ export class FleetAggregator {
   private lastRowid = 0;
   /** Baselines by model and version, read once per rollup. */
   private readonly baselines = new Map<string, WindowProfile | null>();
+  /** Devices and the model versions they ran in the current step's summaries. */
+  private readonly versions = new Map<string, { model: string; version: string; device: string; first: number; last: number }>();
   /** Hours and days the current step touched. */
   private readonly dirty = new Map<string, { model: string; version: string; res: 'hour' | 'day'; start: number }>();
 
@@ -152,6 +154,10 @@ export class FleetAggregator {
           profile = excluded.profile, windows = excluded.windows, records = excluded.records, drift_share = excluded.drift_share,
           drifted = excluded.drifted, updated_at = excluded.updated_at`),
       baseline: db.prepare("SELECT profile FROM baselines WHERE model = ? AND model_version IN (?, '*') ORDER BY model_version = '*' LIMIT 1"),
+      deviceVersion: db.prepare(`
+        INSERT INTO fleet_device_versions (model, model_version, device, first_start, last_start) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (model, model_version, device) DO UPDATE SET
+          first_start = min(first_start, excluded.first_start), last_start = max(last_start, excluded.last_start)`),
       markDirty: db.prepare(`
         INSERT INTO fleet_dirty (model, model_version, resolution, start_ms, since) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (model, model_version, resolution, start_ms) DO NOTHING`),
@@ -177,6 +183,8 @@ export class FleetAggregator {
   step(): StepResult {
     this.pending.clear();
     this.drops.length = 0;
+    this.dirty.clear();
+    this.versions.clear();
     const r = this.compute();
     if (r.folded > 0) {
       this.db.transaction(() => {
@@ -184,12 +192,14 @@ export class FleetAggregator {
         for (const d of this.drops) this.s['dropScopes']!.run(d.model, d.version, d.res, d.start, JSON.stringify(d.keep));
         const at = this.now();
         for (const d of this.dirty.values()) this.s['markDirty']!.run(d.model, d.version, d.res, d.start, at);
+        for (const v of this.versions.values()) this.s['deviceVersion']!.run(v.model, v.version, v.device, v.first, v.last);
         this.s['setWatermark']!.run(this.lastRowid);
       })();
     }
     this.pending.clear();
     this.drops.length = 0;
     this.dirty.clear();
+    this.versions.clear();
     return r;
   }
 
@@ -288,6 +298,13 @@ export class FleetAggregator {
     // Window buckets touched, and which of them must be merged again from their members.
     const windows = new Map<string, { model: string; version: string; start: number; rows: NewRow[]; again: boolean }>();
     for (const r of rows) {
+      const vk = `${r.model}\u0000${r.model_version}\u0000${r.device}`;
+      const v = this.versions.get(vk);
+      if (v === undefined) this.versions.set(vk, { model: r.model, version: r.model_version, device: r.device, first: r.start_ms, last: r.start_ms });
+      else {
+        v.first = Math.min(v.first, r.start_ms);
+        v.last = Math.max(v.last, r.start_ms);
+      }
       const key = keyOf(r.model, r.model_version, r.start_ms);
       let w = windows.get(key);
       if (w === undefined) windows.set(key, (w = { model: r.model, version: r.model_version, start: r.start_ms, rows: [], again: false }));

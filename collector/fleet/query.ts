@@ -63,6 +63,7 @@ export class FleetQueries {
   private readonly sites: Database.Statement;
   private readonly count: Database.Statement;
   private readonly buckets: Database.Statement;
+  private readonly versionDevices: Database.Statement;
 
   constructor(db: Database.Database) {
     this.models = db.prepare(`
@@ -74,6 +75,9 @@ export class FleetQueries {
     this.count = db.prepare(`
       SELECT count(*) AS n FROM fleet_buckets
       WHERE model = ? AND model_version = ? AND resolution = ? AND scope = ? AND start_ms >= ? AND start_ms < ?`);
+    this.versionDevices = db.prepare(`
+      SELECT model_version AS version, count(*) AS devices FROM fleet_device_versions
+      WHERE model = ? AND last_start >= ? AND first_start < ? GROUP BY model_version ORDER BY model_version`);
     this.buckets = db.prepare(`
       SELECT start_ms, profile, windows, records FROM fleet_buckets
       WHERE model = ? AND model_version = ? AND resolution = ? AND scope = ? AND start_ms >= ? AND start_ms < ?
@@ -100,6 +104,11 @@ export class FleetQueries {
       });
     }
     return out;
+  }
+
+  /** Devices that ran each version of a model in [from, to) (version comparison). */
+  versionDeviceCounts(model: string, from: number, to: number): { version: string; devices: number }[] {
+    return this.versionDevices.all(model, from, to) as { version: string; devices: number }[];
   }
 
   /** Buckets that a query would merge (to refuse one that would merge too many). */

@@ -26,7 +26,7 @@ export type ApiStore = Pick<
   CollectorStore,
   'devices' | 'device' | 'windows' | 'fleetModels' | 'fleetBucketCount' | 'fleetProfile' | 'putBaseline' | 'baselineFor' | 'metrics'
   | 'fleetBuckets' | 'topDriftingDevices' | 'summaryBodies'
-  | 'fleetAlerts' | 'acknowledgeAlert' | 'silences' | 'addSilence' | 'expireSilence'
+  | 'fleetAlerts' | 'acknowledgeAlert' | 'silences' | 'addSilence' | 'expireSilence' | 'versionDeviceCounts'
 >;
 
 export interface ApiOptions {

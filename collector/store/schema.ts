@@ -127,6 +127,14 @@ export const MIGRATIONS: string[] = [
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (model, model_version, resolution, scope, start_ms)
   );
+  CREATE TABLE fleet_device_versions ( -- which devices ran which model version when (version comparison)
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    device TEXT NOT NULL,
+    first_start INTEGER NOT NULL,   -- the first and last window folded
+    last_start INTEGER NOT NULL,
+    PRIMARY KEY (model, model_version, device)
+  ) WITHOUT ROWID;
   CREATE TABLE fleet_state (
     name TEXT PRIMARY KEY,          -- 'folded_rowid': summaries up to this rowid are in the buckets
     value INTEGER NOT NULL

@@ -354,6 +354,10 @@ export class CollectorStore {
     return this.fq.fleetProfile(q);
   }
 
+  versionDeviceCounts(model: string, from: number, to: number): { version: string; devices: number }[] {
+    return this.fq.versionDeviceCounts(model, from, to);
+  }
+
   /** Each bucket of the range with its profile (a drift heatmap compares each with the baseline). */
   fleetBuckets(q: FleetProfileQuery): ReturnType<FleetQueries['fleetBuckets']> {
     return this.fq.fleetBuckets(q);

@@ -72,6 +72,20 @@ describe('fleet API', () => {
     });
   });
 
+  it("compares a model's versions side by side: devices, windows, records, latency, quality", async () => {
+    const { status, body } = await get('/api/models/m/compare');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ model: 'm', resolution: 'hour' });
+    const versions = body['versions'] as { version: string; devices: number; windows: number; records: number; latency_ms: { p50: number }; quality: unknown; drift: unknown }[];
+    expect(versions.map((v) => [v.version, v.devices, v.windows, v.records])).toEqual([
+      ['v1', 3, 2 * WINDOWS + 200, WINDOWS * (30 + 50) + 200 * 70],
+      ['v2', 1, 50, 50 * 70],
+    ]);
+    expect(versions[0]!.latency_ms.p50).toBeGreaterThan(5);
+    expect(versions[0]!.drift).toBeNull();
+    expect((await get('/api/models/nothing/compare')).body['versions']).toEqual([]);
+  });
+
   it("merges a version's hours for the fleet and for one site", async () => {
     const to = T0 + 3 * HOUR_MS;
     const fleet = await get(`/api/models/m/versions/v1/fleet?from=${T0}&to=${to}&resolution=hour`);

@@ -51,6 +51,40 @@ export const fleetRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
     return { ...rest, baseline: baseline === null ? null : baselineInfo(baseline), drift };
   });
 
+  // The same model's versions side by side over a range: devices, windows, records, latency,
+  // quality and fleet drift against each version's baseline.
+  app.get<{ Params: { model: string }; Querystring: Record<string, unknown> }>('/models/:model/compare', async (req) => {
+    const q = req.query;
+    const to = parseInstant('to', q['to']) ?? ctx.now();
+    const from = parseInstant('from', q['from']) ?? to - DAY_MS;
+    if (to <= from) throw badRequest(`to (${to}) must be after from (${from})`);
+    const model = req.params.model;
+    const resolution = defaultResolution(from, to);
+    const devices = new Map(store.versionDeviceCounts(model, from, to).map((v) => [v.version, v.devices]));
+    const listed = store.fleetModels().find((m) => m.model === model)?.versions.map((v) => v.version) ?? [];
+    const versions = [...new Set([...listed, ...devices.keys()])].sort();
+    const out = versions.map((version) => {
+      const query = { model, version, scope: FLEET, resolution, from, to };
+      if (store.fleetBucketCount(query) > MAX_BUCKETS) throw badRequest(`the range holds more than ${MAX_BUCKETS} ${resolution} buckets for version ${version}: shorten it`);
+      const fleet = store.fleetProfile(query);
+      const baseline = store.baselineFor(model, version);
+      const p = fleet.profile;
+      const drift = baseline !== null && fleet.merged !== null ? compareProfiles(WindowProfile.decode(baseline.profile), fleet.merged).dataset : null;
+      return {
+        version,
+        devices: devices.get(version) ?? 0,
+        windows: fleet.windows,
+        records: fleet.records,
+        errors: p?.errors.count ?? null,
+        latency_ms: p === null || p.latency_ms.quantiles === null ? null : p.latency_ms.quantiles,
+        quality: p?.quality ?? null,
+        drift,
+        baseline: baseline === null ? null : baselineInfo(baseline),
+      };
+    });
+    return { model, from, to, resolution, versions: out };
+  });
+
   app.get<{ Params: VersionParams }>('/models/:model/versions/:version/baseline', async (req) => {
     const b = store.baselineFor(req.params.model, req.params.version);
     if (b === null) throw notFound(`no baseline for ${req.params.model} version ${req.params.version} (nor for every version, "*")`);

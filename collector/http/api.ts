@@ -1,7 +1,7 @@
 // The collector's HTTP API as a fastify instance, built without listening so tests drive it with
 // `inject`. Routes come in plugins, one per resource, registered in two scopes:
 //
-//   /            open:  healthz (and, later, the static fleet page)
+//   /            open:  healthz and the fleet page (routes/web.ts)
 //   /api         the JSON API: devices, models and their fleet profiles; alerts later
 //
 // Authentication (bearer tokens, auth.ts) is one onRequest hook of the /api scope, so it covers
@@ -19,6 +19,7 @@ import { ApiError } from './query.js';
 import { alertRoutes } from './routes/alerts.js';
 import { deviceRoutes } from './routes/devices.js';
 import { fleetRoutes } from './routes/fleet.js';
+import { webApiRoutes, webPage } from './routes/web.js';
 import { healthRoutes } from './routes/health.js';
 
 /** What the API uses of the store: its queries, and the writes admin routes make (baselines). */
@@ -35,6 +36,8 @@ export interface ApiOptions {
   tokens: readonly ApiToken[];
   /** The ingest side's counters for /metrics; zeros when absent. */
   counters?: () => CollectorCounters;
+  /** Where the built page is (default dist/web, defaultWebDir()); tests build their own. */
+  webDir?: string;
   /** Clock for uptime; Date.now unless a test injects one. */
   now?: () => number;
 }
@@ -47,7 +50,7 @@ export interface RouteContext {
 }
 
 /** The resources under /api, each a plugin; the next ones (alerts, models, fleet) join this list. */
-const API_ROUTES: ReadonlyArray<FastifyPluginAsync<RouteContext>> = [deviceRoutes, fleetRoutes, alertRoutes];
+const API_ROUTES: ReadonlyArray<FastifyPluginAsync<RouteContext>> = [deviceRoutes, fleetRoutes, alertRoutes, webApiRoutes];
 
 export function buildApi(store: ApiStore, opts: ApiOptions): FastifyInstance {
   const now = opts.now ?? Date.now;
@@ -79,6 +82,7 @@ export function buildApi(store: ApiStore, opts: ApiOptions): FastifyInstance {
   });
 
   app.register(healthRoutes, ctx);
+  app.register(webPage, opts.webDir === undefined ? {} : { dir: opts.webDir });
   const tokens = new TokenSet(opts.tokens);
   app.register(
     async (api) => {

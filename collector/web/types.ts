@@ -1,0 +1,125 @@
+// The API's answers as the page reads them (docs/api.md, docs/web.md).
+
+export interface Counts {
+  online: number;
+  offline: number;
+  unknown: number;
+  total: number;
+  matched: number;
+}
+
+export interface FleetDevice {
+  id: string;
+  site: string;
+  first_seen: number;
+  last_seen: number;
+  agent_version: string | null;
+  online: boolean | null;
+  summaries: number;
+  models: { model: string; versions: string[] }[];
+}
+
+export interface FleetDevicesAnswer {
+  counts: Counts;
+  offset: number;
+  limit: number;
+  devices: FleetDevice[];
+}
+
+export interface Gap {
+  seq: number;
+  from_seq: number;
+  to_seq: number;
+  messages: number;
+  records: number;
+  windows_from: number | null;
+  windows_to: number | null;
+  received_at: number;
+}
+
+export interface DeviceDetail extends Omit<FleetDevice, 'models'> {
+  sync: { mode: string; cron: string | null } | null;
+  last_seq: number | null;
+  models: { model: string; versions: string[]; windows: number; last_window_end: number | null }[];
+  gaps: Gap[];
+}
+
+export interface WindowRow {
+  model: string;
+  model_version: string;
+  start_ms: number;
+  end_ms: number;
+  count: number;
+  rejected: number;
+  late: number;
+  errors: number;
+  latency_p50: number | null;
+  latency_p95: number | null;
+  latency_p99: number | null;
+  drift_share: number | null;
+  drifted: string[];
+}
+
+export interface DriftCell {
+  drift: boolean;
+  psi: number;
+  p_value: number | null;
+}
+
+export interface DriftAnswer {
+  device: string;
+  model: string | null;
+  windows: { start: number; end: number; version: string; drift_share: number | null; report: boolean; features: Record<string, DriftCell> }[];
+}
+
+export interface ModelsAnswer {
+  models: { model: string; versions: { version: string; windows: number; records: number; first_day: number; last_day: number; sites: string[] }[] }[];
+}
+
+export interface HeatmapAnswer {
+  resolution: 'window' | 'hour' | 'day';
+  from: number;
+  to: number;
+  buckets: { start: number; windows: number; share: number; features: Record<string, { psi: number; drift: boolean }> }[];
+}
+
+export interface TopDevicesAnswer {
+  devices: { device: string; site: string; windows: number; mean_drift_share: number; drifted_windows: number }[];
+}
+
+export interface FleetFeature {
+  type: 'numeric' | 'categorical';
+  count: number;
+  missing?: number;
+  mean?: number | null;
+  quantiles?: Record<string, number | null> | null;
+  /** Categorical: counts per value. */
+  values?: Record<string, number>;
+}
+
+export interface FleetAnswer {
+  resolution: string;
+  buckets: number;
+  windows: number;
+  records: number;
+  profile: { count: number; features: Record<string, FleetFeature> } | null;
+  baseline: { version: string } | null;
+  drift: { dataset: { drift: boolean; share: number; drifted: string[] }; features: Record<string, { psi: number; drift: boolean }> } | null;
+}
+
+export interface Alert {
+  id: string;
+  name: string;
+  model: string;
+  model_version: string;
+  severity: string;
+  state: 'pending' | 'firing' | 'resolved';
+  summary: string;
+  devices: { device: string; site: string; state: string }[];
+  firing: number;
+  resolved: number;
+  started_at: number;
+  updated_at: number;
+  silenced: boolean;
+  acknowledged: { by: string; at: number } | null;
+}

@@ -1,0 +1,131 @@
+// Model: the models and versions the fleet runs (/api/models); for one version, the fleet drift
+// heatmap (feature x time, each bucket's merged profile against the baseline), the devices that
+// drift most, and the merged fleet profile over the same range.
+import { api, ApiFailure, enc, qs } from '../api.js';
+import { heatmap } from '../charts.js';
+import { el, fmtNum, fmtPct, fmtTime, note, routeLink, section } from '../dom.js';
+import type { FleetAnswer, HeatmapAnswer, ModelsAnswer, TopDevicesAnswer } from '../types.js';
+import type { ViewContext } from './view.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export async function modelView(ctx: ViewContext, model?: string, version?: string): Promise<void> {
+  const { models } = await api.get<ModelsAnswer>('/api/models');
+  if (!ctx.live()) return;
+  ctx.root.append(
+    section('Models', models.length === 0
+      ? note('No model has been rolled up yet: the fleet view fills as summaries are folded (docs/fleet.md).')
+      : el('table', { class: 'grid compact', id: 'models' },
+        el('thead', {}, el('tr', {}, ...['model', 'version', 'device windows', 'records', 'days', 'sites'].map((h) => el('th', {}, h)))),
+        el('tbody', {}, ...models.flatMap((m) => m.versions.map((v) =>
+          el('tr', { class: m.model === model && v.version === version ? 'selected' : '' },
+            el('td', {}, m.model),
+            el('td', {}, routeLink(`#/model/${enc(m.model)}/${enc(v.version)}`, v.version)),
+            el('td', { class: 'num' }, fmtNum(v.windows)), el('td', { class: 'num' }, fmtNum(v.records)),
+            el('td', {}, `${fmtTime(v.first_day).slice(0, 10)} – ${fmtTime(v.last_day).slice(0, 10)}`),
+            el('td', {}, v.sites.join(', ')))))))),
+  );
+  const chosen = models.find((m) => m.model === model)?.versions.find((v) => v.version === version);
+  if (model === undefined || version === undefined || chosen === undefined) {
+    if (model !== undefined) ctx.root.append(note(`The fleet has no rolled-up windows of ${model} ${version ?? ''}.`, 'error'));
+    return;
+  }
+  // The version's whole span, by hours (days beyond 10 days); a short span is redrawn by windows.
+  let from = chosen.first_day;
+  const to = chosen.last_day + DAY;
+  let resolution: 'window' | 'hour' | 'day' = to - from <= 10 * DAY ? 'hour' : 'day';
+  const base = `/api/models/${enc(model)}/versions/${enc(version)}`;
+  let map: HeatmapAnswer | null = null;
+  try {
+    map = await api.get<HeatmapAnswer>(`${base}/heatmap${qs({ from, to, resolution })}`);
+    const first = map.buckets[0];
+    const last = map.buckets.at(-1);
+    if (resolution === 'hour' && first !== undefined && last !== undefined && last.start - first.start <= 3 * HOUR) {
+      const fine = await tryGet<HeatmapAnswer>(`${base}/heatmap${qs({ from: first.start, to: last.start + HOUR, resolution: 'window' })}`);
+      if (fine !== null) map = fine;
+    }
+    if (map.buckets[0] !== undefined) {
+      from = map.buckets[0].start;
+      resolution = map.resolution;
+    }
+  } catch (err) {
+    if (!(err instanceof ApiFailure && err.status === 404)) throw err;
+  }
+  // Up to the end of the last bucket shown, so the table and the profile cover what the map shows.
+  const lastStart = map?.buckets.at(-1)?.start;
+  const rangeTo = lastStart === undefined ? to : lastStart + (resolution === 'window' ? 1 : resolution === 'hour' ? HOUR : DAY);
+  const [top, fleet] = await Promise.all([
+    api.get<TopDevicesAnswer>(`${base}/top-devices${qs({ from, to: rangeTo, limit: 10 })}`),
+    api.get<FleetAnswer>(`${base}/fleet${qs({ from, to: rangeTo, resolution })}`).catch((err: unknown) => {
+      if (err instanceof ApiFailure && err.status === 400) return err;
+      throw err;
+    }),
+  ]);
+  if (!ctx.live()) return;
+  ctx.root.append(
+    heatmapSection(model, version, map),
+    topSection(top),
+    fleet instanceof ApiFailure ? section('Fleet profile', note(fleet.message, 'error')) : fleetSection(fleet),
+  );
+}
+
+async function tryGet<T>(url: string): Promise<T | null> {
+  try {
+    return await api.get<T>(url);
+  } catch (err) {
+    if (err instanceof ApiFailure) return null;
+    throw err;
+  }
+}
+
+function heatmapSection(model: string, version: string, map: HeatmapAnswer | null): HTMLElement {
+  const title = `Fleet drift: ${model} ${version}`;
+  if (map === null) return section(title, note(`No baseline for ${model} ${version}: upload one (PUT /api/models/${model}/versions/${version}/baseline, docs/api.md) to see fleet drift.`));
+  if (map.buckets.length === 0) return section(title, note('No rolled-up buckets in this range.'));
+  // Rows: features by their highest PSI, the most drifted on top.
+  const peak = new Map<string, number>();
+  for (const b of map.buckets) for (const [n, f] of Object.entries(b.features)) peak.set(n, Math.max(peak.get(n) ?? 0, f.psi));
+  const rows = [...peak.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([n]) => n);
+  const drifted = rows.filter((n) => map.buckets.some((b) => b.features[n]?.drift));
+  return section(
+    title,
+    el('p', {}, `${map.buckets.length} ${map.resolution} buckets from ${fmtTime(map.buckets[0]?.start ?? null)}; features drifted in some bucket: `,
+      el('span', { id: 'fleet-drifted' }, drifted.length === 0 ? 'none' : drifted.join(', '))),
+    heatmap({ rows, columns: map.buckets.map((b) => b.start), cell: (r, c) => map.buckets[c]?.features[rows[r] ?? ''] ?? null }),
+  );
+}
+
+function topSection(top: TopDevicesAnswer): HTMLElement {
+  if (top.devices.length === 0) return section('Devices drifting most', note('No device window with a drift report in this range.'));
+  return section(
+    'Devices drifting most',
+    el('table', { class: 'grid compact', id: 'top-devices' },
+      el('thead', {}, el('tr', {}, ...['device', 'site', 'windows', 'mean drift share', 'windows drifted'].map((h) => el('th', {}, h)))),
+      el('tbody', {}, ...top.devices.map((d) => el('tr', {},
+        el('td', {}, routeLink(`#/device/${enc(d.device)}`, d.device)), el('td', {}, d.site), el('td', { class: 'num' }, fmtNum(d.windows)),
+        el('td', { class: 'num' }, fmtPct(d.mean_drift_share)), el('td', { class: 'num' }, fmtNum(d.drifted_windows)))))),
+  );
+}
+
+function fleetSection(f: FleetAnswer): HTMLElement {
+  if (f.profile === null) return section('Fleet profile', note('No bucket in this range.'));
+  const features = Object.entries(f.profile.features).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  return section(
+    'Fleet profile',
+    el('p', {}, `${fmtNum(f.windows)} device windows, ${fmtNum(f.records)} records in ${f.buckets} ${f.resolution} buckets; baseline: ${f.baseline?.version ?? 'none'}`,
+      f.drift === null ? '' : `; fleet drift share ${fmtPct(f.drift.dataset.share)}${f.drift.dataset.drifted.length > 0 ? ` (${f.drift.dataset.drifted.join(', ')})` : ''}`),
+    el('table', { class: 'grid compact', id: 'fleet-profile' },
+      el('thead', {}, el('tr', {}, ...['feature', 'type', 'count', 'missing', 'mean / top value', 'p50', 'p90', 'p99', 'PSI', 'drift'].map((h) => el('th', {}, h)))),
+      el('tbody', {}, ...features.map(([name, s]) => {
+        const d = f.drift?.features[name];
+        const top = s.values === undefined ? null : Object.entries(s.values).sort((a, b) => b[1] - a[1])[0];
+        return el('tr', { class: d?.drift ? 'drifted' : '' },
+          el('td', {}, name), el('td', {}, s.type), el('td', { class: 'num' }, fmtNum(s.count)), el('td', { class: 'num' }, fmtNum(s.missing ?? null)),
+          el('td', {}, s.type === 'numeric' ? fmtNum(s.mean ?? null) : top === undefined || top === null ? '—' : `${top[0]} (${fmtPct(top[1] / Math.max(1, s.count))})`),
+          el('td', { class: 'num' }, fmtNum(s.quantiles?.['p50'] ?? null)), el('td', { class: 'num' }, fmtNum(s.quantiles?.['p90'] ?? null)),
+          el('td', { class: 'num' }, fmtNum(s.quantiles?.['p99'] ?? null)),
+          el('td', { class: 'num' }, fmtNum(d?.psi ?? null)), el('td', {}, d === undefined ? '—' : d.drift ? 'yes' : 'no'));
+      }))),
+  );
+}

@@ -110,8 +110,9 @@ export interface FleetAnswer {
 export interface Alert {
   id: string;
   name: string;
-  model: string;
-  model_version: string;
+  /** Null for alerts of no one model (offline devices, gaps). */
+  model: string | null;
+  model_version: string | null;
   severity: string;
   state: 'pending' | 'firing' | 'resolved';
   summary: string;

@@ -68,6 +68,14 @@ describe('the fleet page in Chromium', () => {
       ...base,
       mqtt: { ...base.mqtt, listen: { host: '127.0.0.1', port: 0 }, allow_anonymous: true, client_id: 'edgewatch-collector-browser' },
       http: { listen: { host: '127.0.0.1', port: 0 }, tokens: [{ name: 'page', token: TOKEN, role: 'read' }] },
+      // The fleet alert the page must show: f0 drifting on a third of the devices. The generated
+      // logs are of January 2026, so the rule looks back far enough to see their windows.
+      alerts: {
+        ...base.alerts,
+        rules: [
+          { name: 'f0_drift', kind: 'device_share', model: 'fraud', version: null, site: null, condition: { drifted: 'f0' }, min_share: 0.3, min_devices: 1, over: 1_000 * 86_400_000, for: 0, severity: 'critical' },
+        ],
+      },
     };
     collector = await startCollector(config, { log: silentCollectorLogger, backoff: { initialMs: 100, maxMs: 500 } });
 
@@ -86,6 +94,7 @@ describe('the fleet page in Chromium', () => {
     const stored = (device: string) => (collector.store.db.prepare("SELECT count(*) AS n FROM summaries WHERE device = ? AND kind = 'summary'").get(device) as { n: number }).n;
     await waitFor('every window of the three agents at the collector', () => DEVICES.every((d) => stored(d.id) >= CLOSED), 30_000);
     await collector.fleet.catchUp();
+    await collector.fleet.evaluateAlerts();
     // The fleet heatmap compares with the collector's baseline: the one edge-a learned, uploaded.
     const agentStore = AgentStore.openForReading(path.join(dir, 'edge-a', 'data'));
     try {
@@ -113,7 +122,7 @@ describe('the fleet page in Chromium', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('asks for the token, lists the fleet, shows the drifting device and feature, and the fleet heatmap', async () => {
+  it('asks for the token, lists the fleet, shows the drifting device and feature, the fleet heatmap and the fleet alert', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     const problems: string[] = [];
     page.on('console', (m) => {
@@ -175,24 +184,20 @@ describe('the fleet page in Chromium', () => {
     expect(await page.textContent('#fleet-profile')).toContain('f0');
     await page.screenshot({ path: path.join(SHOTS, '4-model.png'), fullPage: true });
 
-    // Alerts: this collector has /api/alerts (collector/http/routes/alerts.ts) or not; the page
-    // shows whichever it answers. With alerts, acknowledging with a read token says an admin one is needed.
+    // Alerts: the fleet alert for f0 is there, listing edge-c; acknowledging it with a read token
+    // says an admin one is needed.
     const answer = await fetch(`${url}/api/alerts?state=active`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(answer.status).toBe(200);
+    const { alerts } = (await answer.json()) as { alerts: { id: string; name: string; state: string; devices: { device: string }[] }[] };
+    expect(alerts.find((a) => a.name === 'f0_drift')).toMatchObject({ state: 'firing', devices: [{ device: 'edge-c' }] });
     await page.goto(`${url}/#/alerts`);
-    if (answer.status === 404) {
-      await page.waitForSelector('text=alerts are not available on this collector');
-    } else {
-      expect(answer.status).toBe(200);
-      const { alerts } = (await answer.json()) as { alerts: { id: string }[] };
-      if (alerts.length === 0) await page.waitForSelector('text=No active alerts.');
-      else {
-        await page.waitForSelector('#alerts tr[data-alert]');
-        expect(await page.$$eval('#alerts tr[data-alert]', (r) => r.length)).toBe(alerts.length);
-        await page.click('#alerts tr[data-alert] button.ack');
-        await page.waitForSelector('text=needs an admin token');
-      }
-    }
+    await page.waitForSelector('#alerts tr[data-alert]');
+    expect(await page.$$eval('#alerts tr[data-alert]', (r) => r.length)).toBe(alerts.length);
+    const row = page.locator('#alerts tr[data-alert]', { hasText: 'f0_drift' });
+    expect(await row.textContent()).toContain('drift of f0 on 1 of 3 devices running fraud');
     await page.screenshot({ path: path.join(SHOTS, '5-alerts.png') });
+    await row.locator('button.ack').click();
+    await page.waitForSelector('text=needs an admin token');
     // A collector without alerts answers 404 (as before collector/http/routes/alerts.ts): that
     // answer is replayed here by the browser, to see the page say so.
     await page.route('**/api/alerts*', (r) => r.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ error: 'not_found', message: 'no route GET /api/alerts' }) }));
@@ -203,8 +208,8 @@ describe('the fleet page in Chromium', () => {
     await page.unroute('**/api/alerts*');
 
     // Nothing refused by the CSP, no script error: the only expected console errors are the
-    // browser's own lines for the 401 and the alerts 404 answers.
-    expect(problems.filter((p) => !/status of (401|404)/.test(p))).toEqual([]);
+    // browser's own lines for the 401, the read token's 403 on ack and the alerts 404 answers.
+    expect(problems.filter((p) => !/status of (401|403|404)/.test(p))).toEqual([]);
     await page.close();
   });
 });

@@ -61,7 +61,7 @@ function alertRow(a: Alert, reload: () => void): HTMLElement {
   const devices = a.devices.map((d) => `${d.device} (${d.site}): ${d.state}`).join('\n');
   return el('tr', { class: `alert ${a.state}`, 'data-alert': a.id },
     el('td', {}, el('b', {}, a.name), el('div', { class: 'muted' }, a.summary)),
-    el('td', {}, `${a.model} ${a.model_version}`),
+    el('td', {}, [a.model, a.model_version].filter((x) => x !== null && x !== undefined).join(' ') || 'fleet'),
     el('td', {}, a.severity),
     el('td', {}, a.state, a.silenced ? ' (silenced)' : '', a.acknowledged === null ? '' : ` (acknowledged by ${a.acknowledged.by} ${fmtAgo(a.acknowledged.at)})`),
     el('td', { title: devices }, `${a.firing} firing, ${a.resolved} resolved`),

@@ -21,3 +21,17 @@ export function startWorker(role: string, sourceEntry: URL, data: object, transf
   const code = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(sourceEntry.href)}); });`;
   return new Worker(code, { eval: true, workerData, transferList });
 }
+
+/**
+ * Asks a worker to close ({t: 'close'}), waits for its {t: 'closed'} (or its exit), then ends it:
+ * the worker answers what it was sent before, since messages are handled in order.
+ */
+export async function closeWorker(worker: Worker): Promise<void> {
+  const closed = new Promise<void>((resolve) => {
+    worker.on('message', (m: { t?: unknown }) => m.t === 'closed' && resolve());
+    worker.once('exit', () => resolve());
+  });
+  worker.postMessage({ t: 'close' });
+  await closed;
+  await worker.terminate();
+}

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { parentPort, workerData, type Worker } from 'node:worker_threads';
 import { createCollectorLogger, type CollectorLogger, type Level } from '../log.js';
 import { CollectorStore } from '../store/index.js';
-import { FLEET_WORKER_ROLE, startWorker } from '../threads.js';
+import { closeWorker, FLEET_WORKER_ROLE, startWorker } from '../threads.js';
 import { AlertEngine } from '../alerts/engine.js';
 import { Notifier } from '../alerts/notify.js';
 import type { AlertsConfig } from '../config/types.js';
@@ -109,15 +109,7 @@ export class FleetWorker {
 
   /** Stops after the step under way; safe to call twice. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      const closed = new Promise<void>((resolve) => {
-        this.worker.on('message', (m: FromWorker) => m.t === 'closed' && resolve());
-        this.worker.once('exit', () => resolve());
-      });
-      this.worker.postMessage({ t: 'close' } satisfies ToWorker);
-      await closed;
-      await this.worker.terminate();
-    })();
+    this.closing ??= closeWorker(this.worker);
     return this.closing;
   }
 }

@@ -20,7 +20,7 @@ import { CollectorStore } from '../store/index.js';
 import { Ingest, type Checked, type IngestResult, type MqttMessage } from './ingest.js';
 import type { ProfileCheckMode } from './profile-check.js';
 import type { CheckedBatch, MqttSink } from './sink.js';
-import { INGEST_WORKER_ROLE, startWorker } from '../threads.js';
+import { closeWorker, INGEST_WORKER_ROLE, startWorker } from '../threads.js';
 
 export { INGEST_WORKER_ROLE } from '../threads.js';
 
@@ -136,14 +136,8 @@ class Thread {
   }
 
   /** Lets the thread answer what it was sent, closes it (the writer closes its store), ends it. */
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => {
-      this.worker.on('message', (m: FromWorker) => m.t === 'closed' && resolve());
-      this.worker.once('exit', () => resolve());
-    });
-    this.worker.postMessage({ t: 'close' } satisfies ToWorker);
-    await closed;
-    await this.worker.terminate();
+  close(): Promise<void> {
+    return closeWorker(this.worker);
   }
 }
 

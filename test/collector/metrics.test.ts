@@ -1,7 +1,6 @@
 // The collector's /metrics: what it reads from a real store filled by ingest and folded by the fleet
 // aggregator, behind a token, and `promtool check metrics` (Prometheus' own parser and linter) on
 // the output.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -12,23 +11,12 @@ import { FleetAggregator, HOUR_MS } from '../../collector/fleet/index.js';
 import { buildApi } from '../../collector/http/index.js';
 import { renderCollectorMetrics } from '../../collector/http/metrics.js';
 import { createCollectorLogger } from '../../collector/log.js';
-import { skipWithout } from '../metrics/tools.js';
+import { promtoolCheck, skipWithout } from '../metrics/tools.js';
 import { alert, alertBody, harness, MIN, profile, status, summary, T0, windowBody, wireAlert, type Harness } from './messages.js';
 
 const log = createCollectorLogger({ write: () => {} });
 const TOKEN = 'metrics-test-token-012345';
 
-function promtoolCheck(text: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-    child.stdin.end(text);
-  });
-}
 
 /** The samples of a text exposition, by `name{labels}`. */
 function samples(text: string): Map<string, number> {

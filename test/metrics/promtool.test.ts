@@ -1,21 +1,9 @@
 // `promtool check metrics` (Prometheus' own parser and linter) on the rendered output.
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { renderMetrics } from '../../agent/metrics/index.js';
 import { NOW, realisticSnapshot } from './snapshot-fixture.js';
-import { skipWithout } from './tools.js';
+import { promtoolCheck, skipWithout } from './tools.js';
 
-function promtoolCheck(text: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-    child.stdin.end(text);
-  });
-}
 
 describe.skipIf(skipWithout('promtool'))('promtool check metrics', () => {
   it('accepts the realistic snapshot with no lint problem', async () => {

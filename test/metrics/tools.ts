@@ -1,6 +1,6 @@
 // Finding promtool and prometheus (Debian package `prometheus`; .ci/run installs it). Outside CI a
 // machine without them skips those tests; in CI they run and fail, so they are never skipped there.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 export function onPath(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
@@ -13,4 +13,17 @@ export function skipWithout(...tools: string[]): boolean {
   if (process.env['CI']) return false; // let them fail loudly
   console.warn(`skipping: ${missing.join(', ')} not on PATH (apt-get install prometheus)`);
   return true;
+}
+
+/** `promtool check metrics` on a text exposition: its exit code and what it printed. */
+export function promtoolCheck(text: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+    child.stdin.end(text);
+  });
 }

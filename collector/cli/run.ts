@@ -83,6 +83,7 @@ export async function startCollector(config: CollectorConfig, opts: StartOptions
       dataDir: config.data_dir,
       log,
       alerts: config.alerts,
+      retention: config.retention,
       onFatal: (err) => log.log('error', 'fleet worker failed; the fleet view stops moving, ingest goes on', { error: err.message }),
     });
   } catch (err) {

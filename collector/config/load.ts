@@ -239,6 +239,12 @@ const configSchema = section({
         });
       }),
   }),
+  retention: section({
+    summaries: durationField.nullable().prefault('30d'),
+    fleet_windows: durationField.nullable().prefault('2d'),
+    fleet_hours: durationField.nullable().prefault('90d'),
+    fleet_days: durationField.nullable().prefault('730d'),
+  }),
   alerts: section({
     interval: durationField.prefault('15s'),
     rules: z
@@ -358,6 +364,7 @@ function checkConfig(raw: unknown, opts: ParseOptions, lineOf: (p: readonly Prop
     },
     http: c.http,
     alerts: c.alerts as CollectorConfig['alerts'],
+    retention: c.retention,
     bundles: c.bundles,
   };
   return deepFreeze(config);

@@ -111,6 +111,15 @@ export interface CollectorConfig {
     tokens: ApiToken[];
   };
   alerts: AlertsConfig;
+  /** How long what the collector keeps is kept (ms); null: forever. */
+  retention: {
+    /** Summaries (their bodies and figures) once folded into the rollups. */
+    summaries: number | null;
+    /** Fleet rollups by resolution: windows, hours, days. */
+    fleet_windows: number | null;
+    fleet_hours: number | null;
+    fleet_days: number | null;
+  };
   bundles: {
     /** Key that bundles are signed with (HMAC-SHA256); a signed bundle is refused without it. */
     hmac_key: string | null;

@@ -43,6 +43,8 @@ export interface StepResult {
   remerged: { window: number; hour: number; day: number };
   /** Profiles left out: they did not decode, or would not merge with the bucket (another task). */
   undecodable: number;
+  /** Windows seen again past retention.summaries, left as the rollups hold them. */
+  frozen: number;
   /** Whether more summaries wait to be folded. */
   more: boolean;
 }
@@ -100,12 +102,18 @@ export interface FleetAggregatorOptions {
   now?: () => number;
   /** Summaries folded per step. */
   batch?: number;
+  /**
+   * retention.summaries: a window older than this may have lost its other devices' summaries, so
+   * a revision of it cannot be merged again from them; its buckets keep what they hold.
+   */
+  summariesRetentionMs?: number | null;
 }
 
 export class FleetAggregator {
   private readonly now: () => number;
   private readonly batch: number;
   private readonly log: CollectorLogger;
+  private readonly retentionMs: number | null;
   private readonly s: Record<string, Database.Statement>;
   /** Profiles that did not decode in the current step. */
   private undecodable = 0;
@@ -127,6 +135,7 @@ export class FleetAggregator {
     this.now = opts.now ?? Date.now;
     this.batch = opts.batch ?? DEFAULT_BATCH;
     this.log = opts.log;
+    this.retentionMs = opts.summariesRetentionMs ?? null;
     this.s = {
       watermark: db.prepare(`SELECT value FROM fleet_state WHERE name = '${WATERMARK}'`),
       setWatermark: db.prepare(`INSERT INTO fleet_state (name, value) VALUES ('${WATERMARK}', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`),
@@ -263,7 +272,7 @@ export class FleetAggregator {
    * results added up.
    */
   catchUp(maxSteps = Number.POSITIVE_INFINITY): StepResult {
-    const total: StepResult = { folded: 0, added: 0, remerged: { window: 0, hour: 0, day: 0 }, undecodable: 0, more: false };
+    const total: StepResult = { folded: 0, added: 0, remerged: { window: 0, hour: 0, day: 0 }, undecodable: 0, frozen: 0, more: false };
     for (let i = 0; i < maxSteps; i++) {
       const r = this.step();
       total.folded += r.folded;
@@ -272,6 +281,7 @@ export class FleetAggregator {
       total.remerged.hour += r.remerged.hour;
       total.remerged.day += r.remerged.day;
       total.undecodable += r.undecodable;
+      total.frozen += r.frozen;
       total.more = r.more;
       if (!r.more) break;
     }
@@ -288,7 +298,7 @@ export class FleetAggregator {
   }
 
   private compute(): StepResult {
-    const result: StepResult = { folded: 0, added: 0, remerged: { window: 0, hour: 0, day: 0 }, undecodable: 0, more: false };
+    const result: StepResult = { folded: 0, added: 0, remerged: { window: 0, hour: 0, day: 0 }, undecodable: 0, frozen: 0, more: false };
     this.undecodable = 0;
     const rows = this.s['newRows']!.all(this.watermark(), this.batch) as NewRow[];
     if (rows.length === 0) return result;
@@ -317,6 +327,15 @@ export class FleetAggregator {
     for (const w of windows.values()) {
       this.markDirty(w.model, w.version, w.start);
       if (w.again) {
+        if (this.retentionMs !== null && w.start < this.now() - this.retentionMs) {
+          result.frozen++;
+          this.log.once(`fleet.frozen.${w.model}`, 'warn', 'fleet: a revision of a window past retention.summaries is not merged into the rollups', {
+            model: w.model,
+            version: w.version,
+            start: w.start,
+          });
+          continue;
+        }
         this.remergeWindow(w.model, w.version, w.start);
         result.remerged.window++;
         continue;

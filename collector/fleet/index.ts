@@ -3,3 +3,4 @@
 export { FleetAggregator, bucketStart, DAY_MS, FLEET, HOUR_MS, siteScope, type FleetAggregatorOptions, type Resolution, type StepResult } from './aggregate.js';
 export { DEFAULT_FOLD_INTERVAL_MS, FleetWorker, runFleetWorker, type FleetWorkerOptions } from './worker.js';
 export { FleetQueries, MAX_BUCKETS, defaultResolution, type FleetModelRow, type FleetProfile, type FleetProfileQuery, type FleetVersionRow } from './query.js';
+export { Pruner, type PruneResult } from './retention.js';

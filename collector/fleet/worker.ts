@@ -9,8 +9,9 @@ import { CollectorStore } from '../store/index.js';
 import { closeWorker, FLEET_WORKER_ROLE, startWorker } from '../threads.js';
 import { AlertEngine } from '../alerts/engine.js';
 import { Notifier } from '../alerts/notify.js';
-import type { AlertsConfig } from '../config/types.js';
+import type { AlertsConfig, CollectorConfig } from '../config/types.js';
 import { FleetAggregator, type StepResult } from './aggregate.js';
+import { Pruner } from './retention.js';
 
 /** How often the worker looks for new summaries once it has caught up. */
 export const DEFAULT_FOLD_INTERVAL_MS = 2_000;
@@ -20,6 +21,8 @@ export const DEFAULT_FOLD_INTERVAL_MS = 2_000;
  * but never longer than MAX_DEFER_MS at a time. A steady fleet of 10,000 devices sends 167/s.
  */
 const BURST_PER_S = 1_000;
+/** How often what is past its retention is deleted. */
+const PRUNE_EVERY_MS = 10 * 60_000;
 /** An hour or day is merged again from its parts this long after they first changed. */
 const ROLLUP_AFTER_MS = 60_000;
 const MAX_DEFER_MS = 60_000;
@@ -29,6 +32,8 @@ export interface FleetWorkerOptions {
   log: CollectorLogger;
   /** Fleet alert rules and notification targets, evaluated on this thread. */
   alerts: AlertsConfig;
+  /** What is kept how long; pruned on this thread. */
+  retention: CollectorConfig['retention'];
   intervalMs?: number;
   /** Told when the thread dies; the fleet view then stops moving (ingest goes on). */
   onFatal?: (err: Error) => void;
@@ -38,6 +43,7 @@ interface Settings {
   dataDir: string;
   intervalMs: number;
   alerts: AlertsConfig;
+  retention: CollectorConfig['retention'];
 }
 
 type ToWorker = { t: 'catch_up'; id: number } | { t: 'evaluate'; id: number } | { t: 'close' };
@@ -58,7 +64,7 @@ export class FleetWorker {
   private constructor(private readonly worker: Worker) {}
 
   static async start(opts: FleetWorkerOptions): Promise<FleetWorker> {
-    const settings: Settings = { dataDir: opts.dataDir, intervalMs: opts.intervalMs ?? DEFAULT_FOLD_INTERVAL_MS, alerts: opts.alerts };
+    const settings: Settings = { dataDir: opts.dataDir, intervalMs: opts.intervalMs ?? DEFAULT_FOLD_INTERVAL_MS, alerts: opts.alerts, retention: opts.retention };
     const worker = startWorker(FLEET_WORKER_ROLE, new URL('./worker-main.ts', import.meta.url), { settings });
     const w = new FleetWorker(worker);
     await new Promise<void>((resolve, reject) => {
@@ -136,7 +142,9 @@ export function runFleetWorker(): void {
     log.once('fleet.priority', 'debug', 'fleet: could not lower the worker thread priority', { error: err instanceof Error ? err.message : String(err) });
   }
   // Steps of 250 summaries (about 0.4 s here): a burst that starts meanwhile is seen at the next tick.
-  const agg = new FleetAggregator(store.db, { log, batch: 250 });
+  const agg = new FleetAggregator(store.db, { log, batch: 250, summariesRetentionMs: settings.retention.summaries });
+  const pruner = new Pruner(store.db, settings.retention);
+  let prunedAt = Date.now() - PRUNE_EVERY_MS + 60_000; // the first prune a minute after start
   let timer: NodeJS.Timeout | null = null;
   let closed = false;
   const head = store.db.prepare('SELECT coalesce(max(rowid), 0) AS n FROM summaries').pluck();
@@ -161,8 +169,16 @@ export function runFleetWorker(): void {
     let more = false;
     try {
       more = agg.step().more;
-      // Caught up: hours and days whose windows changed at least a minute ago are merged again.
-      if (!more) agg.rollup(ROLLUP_AFTER_MS);
+      // Caught up: hours and days whose windows changed at least a minute ago are merged again,
+      // and now and then what is past its retention goes.
+      if (!more) {
+        agg.rollup(ROLLUP_AFTER_MS);
+        if (now - prunedAt >= PRUNE_EVERY_MS) {
+          prunedAt = now;
+          const p = pruner.prune(now);
+          if (p.summaries + p.buckets.window + p.buckets.hour + p.buckets.day > 0) log.log('info', 'retention: pruned', { ...p });
+        }
+      }
     } catch (err) {
       log.once('fleet.step_failed', 'error', 'fleet: folding summaries failed; tried again at the next tick', { error: err instanceof Error ? err.message : String(err) });
     }

@@ -51,6 +51,7 @@ describe('collector config', () => {
         gap: { hold: 86_400_000, severity: 'warning' },
         notify: { webhooks: [], alertmanagers: [], external_url: null },
       },
+      retention: { summaries: 30 * 86_400_000, fleet_windows: 2 * 86_400_000, fleet_hours: 90 * 86_400_000, fleet_days: 730 * 86_400_000 },
       bundles: { hmac_key: null, require_hmac: false },
     });
     expect(Object.isFrozen(c.mqtt.listen)).toBe(true);
@@ -105,7 +106,7 @@ bundles: { hmac_key: k, require_hmac: true }
     const text = fs.readFileSync(file, 'utf8');
     for (const key of ['data_dir', 'url', 'listen', 'share_group', 'username', 'password', 'client_id', 'ca', 'cert', 'key',
       'servername', 'reject_unauthorized', 'allow_anonymous', 'devices', 'max_message_bytes', 'tokens', 'interval', 'rules', 'device_offline', 'sync_overdue', 'gap', 'notify', 'webhooks', 'alertmanagers',
-      'external_url', 'hmac_key', 'require_hmac']) {
+      'external_url', 'summaries', 'fleet_windows', 'fleet_hours', 'fleet_days', 'hmac_key', 'require_hmac']) {
       expect(text).toMatch(new RegExp(`^\\s*#?\\s*${key}:`, 'm'));
     }
   });
@@ -115,7 +116,7 @@ bundles: { hmac_key: k, require_hmac: true }
     expect(err.field).toBe('mqtt.lisen');
     expect(err.message).toContain('mqtt.lisen: unknown key (value "0.0.0.0:1"); did you mean "listen"?');
     expect(err.message).toContain('(line 2)');
-    expect(problem('colour: red').message).toContain('known keys: data_dir, mqtt, http, alerts, bundles');
+    expect(problem('colour: red').message).toContain('known keys: data_dir, mqtt, http, retention, alerts, bundles');
     expect(problem('mqtt:\n  tls:\n    caa: x\n').message).toContain('mqtt.tls.caa: unknown key (value "x"); did you mean "ca"?');
     expect(problem('mqtt:\n  devices:\n    - { id: a, password: x, pasword: y }\n').message).toContain('did you mean "password"?');
   });

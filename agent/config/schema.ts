@@ -210,7 +210,10 @@ const retention = object(
 export const agentConfigSchema = object(
   {
     device: withDefault(
-      object({ id: withDefault(name, (ctx) => ctx.hostname), site: withDefault(name, 'default') }, (v) => v),
+      object(
+        { id: withDefault(name, (ctx) => ctx.hostname), site: withDefault(name, 'default'), tags: withDefault(list(name, { of: 'tags (names)', unique: true }), []) },
+        (v) => v,
+      ),
       {},
     ),
     data_dir: withDefault(fsPath, './data'),

@@ -128,7 +128,8 @@ export interface SystemConfig {
 export interface AgentConfig {
   /** Absolute path of the file this came from (empty when built in code). */
   source: string;
-  device: { id: string; site: string };
+  /** `tags`: names the collector groups devices by (fleet rollups per tag); none when left out. */
+  device: { id: string; site: string; tags?: string[] };
   data_dir: string;
   models: ModelConfig[];
   ingest: IngestConfig;

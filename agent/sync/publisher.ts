@@ -163,6 +163,7 @@ export class Publisher {
       at: this.now(),
       agent_version: VERSION,
       sync: { mode: sync.mode === 'scheduled' ? 'scheduled' : 'continuous', cron: sync.cron },
+      ...(device.tags !== undefined && device.tags.length > 0 ? { tags: device.tags } : {}),
     };
     return Buffer.from(encodeStatus(s));
   }

@@ -319,8 +319,11 @@ const statusCheck = object({
   at: count,
   agent_version: string,
   sync: object({ mode: oneOf(['continuous', 'scheduled'] as const), cron: nullable(string) }),
+  /** The device's tags (agent config device.tags); absent: none. Optional, added within v1. */
+  tags: optional(array(name)),
 });
-export type StatusMessage = Checked<typeof statusCheck>;
+/** A status message; `tags` is absent unless the device has some. */
+export type StatusMessage = Omit<Checked<typeof statusCheck>, 'tags'> & { tags?: string[] };
 
 export function encodeStatus(s: StatusMessage): Uint8Array {
   return encodeCbor(s);
@@ -336,7 +339,8 @@ export function decodeStatus(buf: Uint8Array, maxBytes: number): Decoded<StatusM
   }
   const res = checkWire(statusCheck, value);
   if (!res.ok) return { ok: false, reason: 'bad_envelope', detail: `status: ${oneLine(res.problems)}` };
-  return { ok: true, value: res.value };
+  const { tags, ...rest } = res.value;
+  return { ok: true, value: tags === undefined ? rest : { ...rest, tags } };
 }
 
 // ---- topics ----

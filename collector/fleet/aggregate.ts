@@ -27,6 +27,7 @@ export const DAY_MS = 86_400_000;
 /** The scope of the whole fleet; a site's is siteScope(name). */
 export const FLEET = '';
 export const siteScope = (site: string): string => `site:${site}`;
+export const tagScope = (tag: string): string => `tag:${tag}`;
 
 const WATERMARK = 'folded_rowid';
 /** Summaries folded per step (one transaction). */
@@ -62,6 +63,8 @@ interface NewRow {
   body: Buffer;
   body_enc: string | null;
   site: string;
+  /** The device's tags, JSON. */
+  tags: string;
 }
 
 interface PutRow {
@@ -141,7 +144,7 @@ export class FleetAggregator {
       setWatermark: db.prepare(`INSERT INTO fleet_state (name, value) VALUES ('${WATERMARK}', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`),
       newRows: db.prepare(`
         SELECT s.rowid AS rowid, s.device, s.kind, s.model, s.model_version, s.start_ms, s.revision, s.part_index, s.part_of,
-          s.body, s.body_enc, d.site
+          s.body, s.body_enc, d.site, d.tags
         FROM summaries s JOIN devices d ON d.id = s.device
         WHERE s.rowid > ? ORDER BY s.rowid LIMIT ?`),
       // The device's own windows: without INDEXED BY the planner may take summaries_fleet and read
@@ -149,7 +152,7 @@ export class FleetAggregator {
       windowRows: db.prepare('SELECT count(*) AS n FROM summaries INDEXED BY summaries_window WHERE device = ? AND model = ? AND start_ms = ? AND model_version = ?'),
       windowMembers: db.prepare(`
         SELECT s.rowid AS rowid, s.device, s.kind, s.model, s.model_version, s.start_ms, s.revision, s.part_index, s.part_of,
-          s.body, s.body_enc, d.site
+          s.body, s.body_enc, d.site, d.tags
         FROM summaries s JOIN devices d ON d.id = s.device
         WHERE s.model = ? AND s.model_version = ? AND s.start_ms = ?`),
       bucket: db.prepare('SELECT profile, windows, records FROM fleet_buckets WHERE model = ? AND model_version = ? AND resolution = ? AND scope = ? AND start_ms = ?'),
@@ -344,8 +347,7 @@ export class FleetAggregator {
         const p = this.profileOf(r);
         if (p === null) continue;
         result.added++;
-        add.add(keyOf(r.model, r.model_version, 0), FLEET, r.start_ms, p);
-        add.add(keyOf(r.model, r.model_version, 0), siteScope(r.site), r.start_ms, p);
+        for (const scope of scopesOf(r)) add.add(keyOf(r.model, r.model_version, 0), scope, r.start_ms, p);
       }
     }
     for (const b of add.map.values()) {
@@ -449,7 +451,7 @@ export class FleetAggregator {
       // None yet: parts still on their way, or nothing that decodes (counted by profileOf).
       const p = this.latestComplete(rows);
       if (p === null) continue;
-      for (const scope of [FLEET, siteScope(rows[0]!.site)]) {
+      for (const scope of scopesOf(rows[0]!)) {
         const a = acc.get(scope);
         try {
           if (a === undefined) acc.set(scope, { p: p.clone(), windows: 1 });
@@ -519,6 +521,17 @@ export class FleetAggregator {
     this.drops.push({ model, version, res: parent, start, keep: [...acc.keys()] });
     return failed;
   }
+}
+
+/** The buckets a device window goes into: the fleet's, its site's and each of its tags'. */
+function scopesOf(r: Pick<NewRow, 'site' | 'tags'>): string[] {
+  let tags: string[] = [];
+  try {
+    tags = JSON.parse(r.tags) as string[];
+  } catch {
+    tags = [];
+  }
+  return [FLEET, siteScope(r.site), ...tags.map(tagScope)];
 }
 
 function keyOf(model: string, version: string, start: number): string {

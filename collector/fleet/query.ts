@@ -13,6 +13,7 @@ export interface FleetVersionRow {
   first_day: number;
   last_day: number;
   sites: string[];
+  tags: string[];
 }
 
 export interface FleetModelRow {
@@ -70,8 +71,8 @@ export class FleetQueries {
       SELECT model, model_version, sum(windows) AS windows, sum(records) AS records, min(start_ms) AS first_day, max(start_ms) AS last_day
       FROM fleet_buckets WHERE resolution = 'day' AND scope = '' GROUP BY model, model_version ORDER BY model, model_version`);
     this.sites = db.prepare(`
-      SELECT DISTINCT model, model_version, substr(scope, 6) AS site FROM fleet_buckets
-      WHERE resolution = 'day' AND scope LIKE 'site:%' ORDER BY 1, 2, 3`);
+      SELECT DISTINCT model, model_version, substr(scope, 1, 4) AS kind, substr(scope, 6) AS site, substr(scope, 5) AS tag FROM fleet_buckets
+      WHERE resolution = 'day' AND (scope LIKE 'site:%' OR scope LIKE 'tag:%') ORDER BY 1, 2, 3, 4, 5`);
     this.count = db.prepare(`
       SELECT count(*) AS n FROM fleet_buckets
       WHERE model = ? AND model_version = ? AND resolution = ? AND scope = ? AND start_ms >= ? AND start_ms < ?`);
@@ -86,9 +87,11 @@ export class FleetQueries {
 
   fleetModels(): FleetModelRow[] {
     const sites = new Map<string, string[]>();
-    for (const r of this.sites.all() as { model: string; model_version: string; site: string }[]) {
+    const tags = new Map<string, string[]>();
+    for (const r of this.sites.all() as { model: string; model_version: string; kind: string; site: string; tag: string }[]) {
       const k = `${r.model}\u0000${r.model_version}`;
-      sites.set(k, [...(sites.get(k) ?? []), r.site]);
+      if (r.kind === 'site') sites.set(k, [...(sites.get(k) ?? []), r.site]);
+      else tags.set(k, [...(tags.get(k) ?? []), r.tag]);
     }
     const out: FleetModelRow[] = [];
     for (const r of this.models.all() as { model: string; model_version: string; windows: number; records: number; first_day: number; last_day: number }[]) {
@@ -101,6 +104,7 @@ export class FleetQueries {
         first_day: r.first_day,
         last_day: r.last_day,
         sites: sites.get(`${r.model}\u0000${r.model_version}`) ?? [],
+        tags: tags.get(`${r.model}\u0000${r.model_version}`) ?? [],
       });
     }
     return out;

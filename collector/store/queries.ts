@@ -30,6 +30,7 @@ interface DeviceDbRow {
   sync_cron: string | null;
   last_seq: number | null;
   summaries: number;
+  tags: string;
 }
 
 type WindowDbRow = Omit<WindowRow, 'drifted' | 'alerts'> & { drifted: string; alerts: string };
@@ -187,5 +188,6 @@ function toDevice(r: DeviceDbRow): DeviceRow {
     sync: r.sync_mode === null ? null : { mode: r.sync_mode, cron: r.sync_cron },
     last_seq: r.last_seq,
     summaries: r.summaries,
+    tags: JSON.parse(r.tags) as string[],
   };
 }

@@ -112,6 +112,7 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE devices ADD COLUMN summaries INTEGER NOT NULL DEFAULT 0;  -- summary rows stored, kept at ingest
   UPDATE devices SET summaries = (SELECT count(*) FROM summaries s WHERE s.device = devices.id);
+  ALTER TABLE devices ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';       -- JSON array, from the status topic
   CREATE INDEX summaries_fleet ON summaries (model, model_version, start_ms);
   CREATE TABLE fleet_buckets (
     model TEXT NOT NULL,

@@ -95,11 +95,11 @@ export class CollectorStore {
     // Statuses apply in arrival order: the broker keeps one topic's messages in order, and an
     // agent's last will carries the time it connected, older than the online message it follows.
     this.upsertStatus = db.prepare(`
-      INSERT INTO devices (id, site, first_seen, last_seen, agent_version, online, status_at, sync_mode, sync_cron, last_seq)
-      VALUES (@device, @site, @now, @now, @agent_version, @online, @at, @sync_mode, @sync_cron, NULL)
+      INSERT INTO devices (id, site, first_seen, last_seen, agent_version, online, status_at, sync_mode, sync_cron, last_seq, tags)
+      VALUES (@device, @site, @now, @now, @agent_version, @online, @at, @sync_mode, @sync_cron, NULL, @tags)
       ON CONFLICT (id) DO UPDATE SET
         site = excluded.site, agent_version = excluded.agent_version, online = excluded.online, status_at = excluded.status_at,
-        sync_mode = excluded.sync_mode, sync_cron = excluded.sync_cron,
+        sync_mode = excluded.sync_mode, sync_cron = excluded.sync_cron, tags = excluded.tags,
         last_seen = CASE WHEN excluded.online = 1 THEN MAX(devices.last_seen, excluded.last_seen) ELSE devices.last_seen END`);
     this.messageTx = db.transaction((m: IncomingMessage) => this.writeMessage(m));
     this.duplicateTx = db.transaction((device: string, site: string, seq: number, at: number) => {
@@ -116,6 +116,7 @@ export class CollectorStore {
         at: s.at,
         sync_mode: s.sync.mode,
         sync_cron: s.sync.cron,
+        tags: JSON.stringify(s.tags ?? []),
       });
     });
   }

@@ -37,6 +37,8 @@ export interface DeviceRow {
   last_seq: number | null;
   /** Summary rows stored (revisions and parts included). */
   summaries: number;
+  /** From the status topic (agent config device.tags); fleet rollups are kept per tag too. */
+  tags: string[];
 }
 
 export interface GapRow {

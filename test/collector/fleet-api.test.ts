@@ -6,7 +6,7 @@ import { encodeBaselineFile } from '../../agent/wire/index.js';
 import { DAY_MS, FleetAggregator, HOUR_MS } from '../../collector/fleet/index.js';
 import { buildApi } from '../../collector/http/index.js';
 import { createCollectorLogger } from '../../collector/log.js';
-import { harness, MIN, profile, summary, T0, windowBody, type Harness } from './messages.js';
+import { harness, MIN, profile, status, summary, T0, windowBody, type Harness } from './messages.js';
 
 const log = createCollectorLogger({ write: () => {} });
 const RECORDS = { d1: 30, d2: 50, d3: 70 } as const;
@@ -26,6 +26,12 @@ describe('fleet API', () => {
 
   beforeAll(async () => {
     h = harness();
+    // Tags come with the status: d1 and d2 on line-a, d3 outdoor, d1 outdoor too.
+    const tags = { d1: ['line-a', 'outdoor'], d2: ['line-a'], d3: ['outdoor'] } as const;
+    for (const device of ['d1', 'd2', 'd3'] as const) {
+      const st = status({ device, site: SITE[device], tags: [...tags[device]] });
+      expect(h.ingest.fromMqtt(st.topic, st.bytes).status).toBe('status');
+    }
     for (const device of ['d1', 'd2', 'd3'] as const) {
       // d3 runs v2 for its last 50 windows
       for (let w = 0; w < WINDOWS; w++) {
@@ -64,8 +70,8 @@ describe('fleet API', () => {
         {
           model: 'm',
           versions: [
-            { version: 'v1', windows: 2 * WINDOWS + 200, records: WINDOWS * (30 + 50) + 200 * 70, first_day: T0, last_day: T0, sites: ['s1', 's2'] },
-            { version: 'v2', windows: 50, records: 50 * 70, first_day: T0, last_day: T0, sites: ['s2'] },
+            { version: 'v1', windows: 2 * WINDOWS + 200, records: WINDOWS * (30 + 50) + 200 * 70, first_day: T0, last_day: T0, sites: ['s1', 's2'], tags: ['line-a', 'outdoor'] },
+            { version: 'v2', windows: 50, records: 50 * 70, first_day: T0, last_day: T0, sites: ['s2'], tags: ['outdoor'] },
           ],
         },
       ],
@@ -98,6 +104,12 @@ describe('fleet API', () => {
     expect(p.features['x0']!.count).toBe(180 * 150);
     const s1 = await get(`/api/models/m/versions/v1/fleet?from=${T0}&to=${to}&resolution=hour&site=s1`);
     expect(s1.body).toMatchObject({ scope: 'site:s1', buckets: 3, windows: 2 * 180, records: 180 * 80 });
+    // Per tag: a device in several tags counts in each.
+    const outdoor = await get(`/api/models/m/versions/v1/fleet?from=${T0}&to=${to}&resolution=hour&tag=outdoor`);
+    expect(outdoor.body).toMatchObject({ scope: 'tag:outdoor', buckets: 3, windows: 2 * 180, records: 180 * (30 + 70) });
+    const lineA = await get(`/api/models/m/versions/v1/fleet?from=${T0}&to=${to}&resolution=hour&tag=line-a`);
+    expect(lineA.body).toMatchObject({ scope: 'tag:line-a', windows: 2 * 180, records: 180 * 80 });
+    expect((await get(`/api/models/m/versions/v1/fleet?site=s1&tag=outdoor`)).body['message']).toBe('give site or tag, not both');
   });
 
   it('takes windows by default for a short range, and refuses to merge more than 240 buckets in one request', async () => {

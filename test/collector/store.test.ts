@@ -50,6 +50,7 @@ describe('collector store', () => {
       sync: null,
       last_seq: 2,
       summaries: 2,
+      tags: [],
     });
     expect(d2?.id).toBe('d2');
     expect(h.store.device('nope')).toBeNull();

@@ -48,7 +48,7 @@ describe('the minimal file', () => {
     const dir = path.dirname(MINIMAL_FILE);
     expect(config).toEqual({
       source: MINIMAL_FILE,
-      device: { id: 'dev-1', site: 'lab' },
+      device: { id: 'dev-1', site: 'lab', tags: [] },
       data_dir: path.join(dir, 'data'),
       models: [
         {
@@ -95,7 +95,7 @@ describe('the minimal file', () => {
   });
 
   it('defaults device.id to the hostname and site to "default"', () => {
-    expect(parse(MODEL).device).toEqual({ id: 'edge-host', site: 'default' });
+    expect(parse(MODEL).device).toEqual({ id: 'edge-host', site: 'default', tags: [] });
   });
 
   it('says so when the hostname is not a valid device id', () => {
@@ -124,7 +124,7 @@ describe('the example file', () => {
   it('validates, and the defaults its comments state are the real ones', () => {
     const example = loadAgentConfig(EXAMPLE_FILE, {});
     const defaults = parse(MODEL);
-    expect(example.device).toEqual({ id: 'dev-1', site: 'lab' });
+    expect(example.device).toEqual({ id: 'dev-1', site: 'lab', tags: [] });
     expect(example.ingest).toEqual(defaults.ingest);
     expect(example.retention).toEqual(defaults.retention);
     // The example's system section states the defaults and adds what has none.
@@ -356,7 +356,7 @@ ${MODEL}    window: \${WINDOW:-5m}
 
   it('replaces variables, uses defaults when unset or empty, and keeps $${ as a literal', () => {
     const config = parse(text, { DEVICE_ID: 'gw-3', DATA: '', COMMIT_RECORDS: '500' });
-    expect(config.device).toEqual({ id: 'gw-3', site: 'plant-1' });
+    expect(config.device).toEqual({ id: 'gw-3', site: 'plant-1', tags: [] });
     expect(config.data_dir).toBe('/var/lib/edgewatch');
     expect(config.ingest.commit_max_records).toBe(500);
     expect(config.ingest.close_windows_on_shutdown).toBe(true);
@@ -544,7 +544,7 @@ describe('defaultAgentConfig', () => {
       { baseDir: '/srv/edge', hostname: 'h1' },
     );
     expect(config.source).toBe('');
-    expect(config.device).toEqual({ id: 'h1', site: 'default' });
+    expect(config.device).toEqual({ id: 'h1', site: 'default', tags: [] });
     expect(config.data_dir).toBe('/srv/edge/state');
     expect(config.models[0]).toMatchObject({ logs: ['/srv/edge/in/*.jsonl'], window_ms: 300_000, allowed_lateness_ms: 300_000 });
     expect(config.ingest.commit_max_records).toBe(5);

@@ -54,7 +54,7 @@ export function agentConfig(dir: string, sync: Partial<AgentConfig['sync']>): Ag
   const base = testConfig(path.join(dir, 'agent-data'), [
     testModel({ name: 'm', logs: [path.join(dir, 'logs', '*.jsonl')], window_ms: WINDOW_MS, allowed_lateness_ms: 0 }),
   ], { poll_interval_ms: 20, commit_interval_ms: 50, commit_max_records: 1000 });
-  return { ...base, device: { id: DEVICE, site: 'lab' }, sync: { ...DEFAULT_SYNC, ...sync } };
+  return { ...base, device: { id: DEVICE, site: 'lab', tags: ['e2e'] }, sync: { ...DEFAULT_SYNC, ...sync } };
 }
 
 /** Appends `perWindow` records to each window in [from, to), and one in window `to` so they close. */

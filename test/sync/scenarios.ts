@@ -98,6 +98,8 @@ describe(`sync through ${kind === 'embedded' ? "the collector's embedded broker"
     const dev = s.col.store.device('dev-e2e');
     expect(dev?.online).toBe(false);
     expect(dev?.sync).toEqual({ mode: 'continuous', cron: null });
+    // device.tags of the agent config travel in its status message.
+    expect(dev?.tags).toEqual(['e2e']);
   });
 
   it('loses and doubles nothing when the broker restarts mid-stream', async () => {

@@ -2,7 +2,7 @@
 // inflate past the limit) is refused as bad_body, an unknown version is refused by name.
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeBody, decodeEnvelope, encodeBody, encodeCbor, encodeEnvelope, MAX_BODY_BYTES, packBody, unpackBody, WIRE_VERSION } from '../../agent/wire/index.js';
+import { decodeBody, decodeEnvelope, decodeStatus, encodeBody, encodeCbor, encodeEnvelope, encodeStatus, MAX_BODY_BYTES, packBody, unpackBody, WIRE_VERSION } from '../../agent/wire/index.js';
 
 const gap = { from_seq: 3, to_seq: 9, messages: 7, records: 700, windows_from: 0, windows_to: 420_000, reason: 'outbox_full' as const };
 
@@ -48,5 +48,23 @@ describe('wire', () => {
     const r = decodeEnvelope(v2, 1 << 20);
     expect(r).toMatchObject({ ok: false, reason: 'unknown_version' });
     expect(!r.ok && r.detail).toContain('version 2');
+  });
+});
+
+describe('status message', () => {
+  const base = { v: WIRE_VERSION, device: 'gw-1', site: 'plant-a', state: 'online', at: 1_772_323_200_000, agent_version: '0.1.0', sync: { mode: 'scheduled', cron: '0 */6 * * *' } } as const;
+
+  it('round-trips, with tags (an optional field of v1) and without', () => {
+    const withTags = decodeStatus(encodeStatus({ ...base, tags: ['line-3', 'outdoor'] }), 1 << 20);
+    expect(withTags).toEqual({ ok: true, value: { ...base, tags: ['line-3', 'outdoor'] } });
+    const without = decodeStatus(encodeStatus({ ...base }), 1 << 20);
+    expect(without.ok && 'tags' in without.value).toBe(false);
+  });
+
+  it('refuses a tag that is not a name, an unknown version, and a missing field', () => {
+    expect(decodeStatus(encodeCbor({ ...base, tags: ['a b'] }), 1 << 20)).toMatchObject({ ok: false, reason: 'bad_envelope' });
+    expect(decodeStatus(encodeCbor({ ...base, v: 2 }), 1 << 20)).toMatchObject({ ok: false, reason: 'unknown_version' });
+    const { agent_version: _dropped, ...missing } = base;
+    expect(decodeStatus(encodeCbor(missing), 1 << 20)).toMatchObject({ ok: false, reason: 'bad_envelope' });
   });
 });

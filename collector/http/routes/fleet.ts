@@ -5,7 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { compareProfiles } from '../../../agent/drift/index.js';
 import { WindowProfile } from '../../../agent/profile/index.js';
 import { BaselineFileError, decodeBaselineFile, NAME_CHARS } from '../../../agent/wire/index.js';
-import { DAY_MS, FLEET, MAX_BUCKETS, defaultResolution, siteScope, type Resolution } from '../../fleet/index.js';
+import { DAY_MS, FLEET, MAX_BUCKETS, defaultResolution, siteScope, tagScope, type Resolution } from '../../fleet/index.js';
 import type { RouteContext } from '../api.js';
 import { callerOf, type RouteAuth } from '../auth.js';
 import { badRequest, notFound, parseInstant, parseText } from '../query.js';
@@ -32,12 +32,14 @@ export const fleetRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
     const from = parseInstant('from', q['from']) ?? to - DAY_MS;
     if (to <= from) throw badRequest(`to (${to}) must be after from (${from})`);
     const site = parseText('site', q['site']);
+    const tag = parseText('tag', q['tag']);
+    if (site !== undefined && tag !== undefined) throw badRequest('give site or tag, not both');
     const res = parseText('resolution', q['resolution']);
     if (res !== undefined && !RESOLUTIONS.includes(res as Resolution)) {
       throw badRequest(`resolution: got ${JSON.stringify(res)}, expected window, hour or day`);
     }
     const resolution = (res as Resolution | undefined) ?? defaultResolution(from, to);
-    const query = { model: req.params.model, version: req.params.version, scope: site === undefined ? FLEET : siteScope(site), resolution, from, to };
+    const query = { model: req.params.model, version: req.params.version, scope: site !== undefined ? siteScope(site) : tag !== undefined ? tagScope(tag) : FLEET, resolution, from, to };
     const n = store.fleetBucketCount(query);
     if (n > MAX_BUCKETS) {
       throw badRequest(`the range holds ${n} ${resolution} buckets, more than ${MAX_BUCKETS} merged in one request: ask for a coarser resolution or a shorter range`);

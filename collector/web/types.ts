@@ -124,3 +124,23 @@ export interface Alert {
   silenced: boolean;
   acknowledged: { by: string; at: number } | null;
 }
+
+/** GET /api/models/:model/compare: the model's versions side by side. */
+export interface CompareAnswer {
+  model: string;
+  from: number;
+  to: number;
+  resolution: 'window' | 'hour' | 'day';
+  versions: {
+    version: string;
+    devices: number;
+    windows: number;
+    records: number;
+    errors: number | null;
+    latency_ms: Record<string, number> | null;
+    /** Classification: labelled, accuracy; regression: labelled, mae. */
+    quality: { labelled: number; accuracy?: number | null; mae?: number | null } | null;
+    drift: { drift: boolean; share: number; drifted: string[] } | null;
+    baseline: { version: string } | null;
+  }[];
+}

@@ -182,6 +182,10 @@ describe('the fleet page in Chromium', () => {
     expect(await inkedPixels(page, 'figure.heatmap canvas[data-drawn]')).toBeGreaterThan(1_000);
     expect(await page.$eval('#top-devices tbody tr td', (td) => td.textContent)).toBe('edge-c');
     expect(await page.textContent('#fleet-profile')).toContain('f0');
+    // The model's versions side by side: v1 on all three devices, compared with the baseline.
+    const v1 = page.locator('#versions tr[data-version="v1"] td');
+    expect(await v1.nth(1).textContent()).toBe('3');
+    expect(await v1.nth(9).textContent()).toBe('v1');
     await page.screenshot({ path: path.join(SHOTS, '4-model.png'), fullPage: true });
 
     // Alerts: the fleet alert for f0 is there, listing edge-c; acknowledging it with a read token

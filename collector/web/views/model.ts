@@ -1,10 +1,10 @@
 // Model: the models and versions the fleet runs (/api/models); for one version, the fleet drift
-// heatmap (feature x time, each bucket's merged profile against the baseline), the devices that
-// drift most, and the merged fleet profile over the same range.
+// heatmap (feature x time, each bucket's merged profile against the baseline), the model's versions
+// side by side, the devices that drift most, and the merged fleet profile over the same range.
 import { api, ApiFailure, enc, qs } from '../api.js';
 import { heatmap } from '../charts.js';
 import { el, fmtNum, fmtPct, fmtTime, note, routeLink, section } from '../dom.js';
-import type { FleetAnswer, HeatmapAnswer, ModelsAnswer, TopDevicesAnswer } from '../types.js';
+import type { CompareAnswer, FleetAnswer, HeatmapAnswer, ModelsAnswer, TopDevicesAnswer } from '../types.js';
 import type { ViewContext } from './view.js';
 
 const HOUR = 3_600_000;
@@ -55,9 +55,13 @@ export async function modelView(ctx: ViewContext, model?: string, version?: stri
   // Up to the end of the last bucket shown, so the table and the profile cover what the map shows.
   const lastStart = map?.buckets.at(-1)?.start;
   const rangeTo = lastStart === undefined ? to : lastStart + (resolution === 'window' ? 1 : resolution === 'hour' ? HOUR : DAY);
-  const [top, fleet] = await Promise.all([
+  const [top, fleet, compare] = await Promise.all([
     api.get<TopDevicesAnswer>(`${base}/top-devices${qs({ from, to: rangeTo, limit: 10 })}`),
     api.get<FleetAnswer>(`${base}/fleet${qs({ from, to: rangeTo, resolution })}`).catch((err: unknown) => {
+      if (err instanceof ApiFailure && err.status === 400) return err;
+      throw err;
+    }),
+    api.get<CompareAnswer>(`/api/models/${enc(model)}/compare${qs({ from, to: rangeTo })}`).catch((err: unknown) => {
       if (err instanceof ApiFailure && err.status === 400) return err;
       throw err;
     }),
@@ -65,6 +69,7 @@ export async function modelView(ctx: ViewContext, model?: string, version?: stri
   if (!ctx.live()) return;
   ctx.root.append(
     heatmapSection(model, version, map),
+    compare instanceof ApiFailure ? section(`Versions of ${model}`, note(compare.message, 'error')) : versionsSection(compare, version),
     topSection(top),
     fleet instanceof ApiFailure ? section('Fleet profile', note(fleet.message, 'error')) : fleetSection(fleet),
   );
@@ -93,6 +98,30 @@ function heatmapSection(model: string, version: string, map: HeatmapAnswer | nul
     el('p', {}, `${map.buckets.length} ${map.resolution} buckets from ${fmtTime(map.buckets[0]?.start ?? null)}; features drifted in some bucket: `,
       el('span', { id: 'fleet-drifted' }, drifted.length === 0 ? 'none' : drifted.join(', '))),
     heatmap({ rows, columns: map.buckets.map((b) => b.start), cell: (r, c) => map.buckets[c]?.features[rows[r] ?? ''] ?? null }),
+  );
+}
+
+/** The model's versions side by side over the same range: who runs them, how they do, how they drift. */
+function versionsSection(c: CompareAnswer, chosen: string): HTMLElement {
+  if (c.versions.length === 0) return section(`Versions of ${c.model}`, note('No version of this model in this range.'));
+  const quality = (q: CompareAnswer['versions'][number]['quality']): string => {
+    if (q === null || q.labelled === 0) return '—';
+    if (q.accuracy !== undefined && q.accuracy !== null) return `accuracy ${fmtPct(q.accuracy)} (${fmtNum(q.labelled)} labelled)`;
+    if (q.mae !== undefined && q.mae !== null) return `MAE ${fmtNum(q.mae)} (${fmtNum(q.labelled)} labelled)`;
+    return '—';
+  };
+  return section(
+    `Versions of ${c.model}`,
+    el('table', { class: 'grid compact', id: 'versions' },
+      el('thead', {}, el('tr', {}, ...['version', 'devices', 'device windows', 'records', 'errors', 'latency p50', 'latency p99', 'quality', 'fleet drift', 'baseline'].map((h) => el('th', {}, h)))),
+      el('tbody', {}, ...c.versions.map((v) => el('tr', { class: v.version === chosen ? 'selected' : '', 'data-version': v.version },
+        el('td', {}, routeLink(`#/model/${enc(c.model)}/${enc(v.version)}`, v.version)),
+        el('td', { class: 'num' }, fmtNum(v.devices)), el('td', { class: 'num' }, fmtNum(v.windows)), el('td', { class: 'num' }, fmtNum(v.records)),
+        el('td', { class: 'num' }, fmtNum(v.errors)),
+        el('td', { class: 'num' }, fmtNum(v.latency_ms?.['p50'] ?? null)), el('td', { class: 'num' }, fmtNum(v.latency_ms?.['p99'] ?? null)),
+        el('td', {}, quality(v.quality)),
+        el('td', {}, v.drift === null ? '—' : `${fmtPct(v.drift.share)}${v.drift.drifted.length > 0 ? ` (${v.drift.drifted.join(', ')})` : ''}`),
+        el('td', {}, v.baseline?.version ?? 'none'))))),
   );
 }
 

@@ -1,4 +1,6 @@
-// The API's answers as the page reads them (docs/api.md, docs/web.md).
+// The API's answers as the page reads them (docs/api.md, docs/web.md). Where the server has the
+// type, the page takes it from there (type-only imports: nothing of the server is bundled).
+import type { DeviceRow, GapRow } from '../store/types.js';
 
 export interface Counts {
   online: number;
@@ -8,16 +10,7 @@ export interface Counts {
   matched: number;
 }
 
-export interface FleetDevice {
-  id: string;
-  site: string;
-  first_seen: number;
-  last_seen: number;
-  agent_version: string | null;
-  online: boolean | null;
-  summaries: number;
-  models: { model: string; versions: string[] }[];
-}
+export type FleetDevice = Omit<DeviceRow, 'sync' | 'last_seq' | 'status_at'> & { models: { model: string; versions: string[] }[] };
 
 export interface FleetDevicesAnswer {
   counts: Counts;
@@ -26,20 +19,9 @@ export interface FleetDevicesAnswer {
   devices: FleetDevice[];
 }
 
-export interface Gap {
-  seq: number;
-  from_seq: number;
-  to_seq: number;
-  messages: number;
-  records: number;
-  windows_from: number | null;
-  windows_to: number | null;
-  received_at: number;
-}
+export type Gap = Omit<GapRow, 'device'>;
 
-export interface DeviceDetail extends Omit<FleetDevice, 'models'> {
-  sync: { mode: string; cron: string | null } | null;
-  last_seq: number | null;
+export interface DeviceDetail extends Omit<DeviceRow, 'models'> {
   models: { model: string; versions: string[]; windows: number; last_window_end: number | null }[];
   gaps: Gap[];
 }

@@ -44,7 +44,6 @@ export class CollectorStore {
   private readonly insertMessage: Database.Statement;
   private readonly countDuplicate: Database.Statement;
   private readonly insertSummary: Database.Statement;
-  private readonly countSummary: Database.Statement;
   private readonly insertAlertMessage: Database.Statement;
   private readonly insertAlert: Database.Statement;
   private readonly insertGap: Database.Statement;
@@ -64,11 +63,12 @@ export class CollectorStore {
     this.aq = new AlertQueries(db);
     // The site follows the newest seq, so an old bundle imported late does not move a device back.
     this.upsertDevice = db.prepare(`
-      INSERT INTO devices (id, site, first_seen, last_seen, last_seq) VALUES (@device, @site, @at, @at, @seq)
+      INSERT INTO devices (id, site, first_seen, last_seen, last_seq, summaries) VALUES (@device, @site, @at, @at, @seq, @summary)
       ON CONFLICT (id) DO UPDATE SET
         site = CASE WHEN excluded.last_seq >= COALESCE(devices.last_seq, 0) THEN excluded.site ELSE devices.site END,
         last_seen = MAX(devices.last_seen, excluded.last_seen),
-        last_seq = MAX(COALESCE(devices.last_seq, 0), excluded.last_seq)`);
+        last_seq = MAX(COALESCE(devices.last_seq, 0), excluded.last_seq),
+        summaries = devices.summaries + excluded.summaries`);
     this.insertMessage = db.prepare(`
       INSERT INTO messages (device, seq, kind, sent_at, received_at, bytes) VALUES (@device, @seq, @kind, @sent_at, @received_at, @bytes)
       ON CONFLICT DO NOTHING`);
@@ -78,10 +78,7 @@ export class CollectorStore {
       INSERT INTO summaries (device, seq, kind, model, model_version, start_ms, end_ms, closed_at, revision, part_index, part_of,
         sent_at, received_at, count, rejected, late, errors, latency_p50, latency_p95, latency_p99, confidence_mean, drift_share,
         drifted, quality, alerts, trimmed_examples, body, body_enc)
-      VALUES (@device, @seq, @kind, @model, @model_version, @start_ms, @end_ms, @closed_at, @revision, @part_index, @part_of,
-        @sent_at, @received_at, @count, @rejected, @late, @errors, @latency_p50, @latency_p95, @latency_p99, @confidence_mean,
-        @drift_share, @drifted, @quality, @alerts, @trimmed_examples, @body, @body_enc)`);
-    this.countSummary = db.prepare('UPDATE devices SET summaries = summaries + 1 WHERE id = ?');
+      VALUES (${Array.from({ length: 28 }, () => '?').join(', ')})`);
     this.insertAlertMessage = db.prepare('INSERT INTO alert_messages (device, seq, received_at, body) VALUES (?, ?, ?, ?)');
     this.insertAlert = db.prepare(`
       INSERT INTO alerts (device, seq, idx, alert_id, rule, model, model_version, state, severity, metric, value, updated_at)
@@ -103,7 +100,7 @@ export class CollectorStore {
         last_seen = CASE WHEN excluded.online = 1 THEN MAX(devices.last_seen, excluded.last_seen) ELSE devices.last_seen END`);
     this.messageTx = db.transaction((m: IncomingMessage) => this.writeMessage(m));
     this.duplicateTx = db.transaction((device: string, site: string, seq: number, at: number) => {
-      this.upsertDevice.run({ device, site, at, seq });
+      this.upsertDevice.run({ device, site, at, seq, summary: 0 });
       this.countDuplicate.run();
     });
     this.statusTx = db.transaction((s: StatusMessage, at: number) => {
@@ -176,8 +173,10 @@ export class CollectorStore {
 
   private writeMessage(m: IncomingMessage): WriteOutcome {
     const { device, seq, received_at } = m;
-    this.upsertDevice.run({ device, site: m.site, at: received_at, seq });
     const inserted = this.insertMessage.run({ device, seq, kind: m.body.kind, sent_at: m.sent_at, received_at, bytes: m.bytes });
+    // The device row counts its summaries in the same statement that notes it was seen.
+    const summary = inserted.changes === 1 && (m.body.kind === 'summary' || m.body.kind === 'revision') ? 1 : 0;
+    this.upsertDevice.run({ device, site: m.site, at: received_at, seq, summary });
     if (inserted.changes === 0) {
       this.countDuplicate.run();
       return 'duplicate';
@@ -199,37 +198,37 @@ export class CollectorStore {
 
   private writeSummary(m: IncomingMessage, kind: 'summary' | 'revision', b: WindowBody): void {
     const s = b.stats;
-    this.insertSummary.run({
-      device: m.device,
-      seq: m.seq,
+    // Positional, in the column order above: binding 28 named parameters cost 4 us a summary more.
+    this.insertSummary.run(
+      m.device,
+      m.seq,
       kind,
-      model: b.model,
-      model_version: b.model_version,
-      start_ms: b.start,
-      end_ms: b.end,
-      closed_at: b.closed_at,
-      revision: b.revision,
-      part_index: b.part?.index ?? 0,
-      part_of: b.part?.of ?? 1,
-      sent_at: m.sent_at,
-      received_at: m.received_at,
-      count: s.count,
-      rejected: s.rejected,
-      late: s.late,
-      errors: s.errors,
-      latency_p50: s.latency_p50,
-      latency_p95: s.latency_p95,
-      latency_p99: s.latency_p99,
-      confidence_mean: s.confidence_mean,
-      drift_share: s.drift_share,
-      drifted: JSON.stringify(s.drifted),
-      quality: s.quality,
-      alerts: JSON.stringify(b.alerts.map((a) => ({ name: a.rule, state: a.state, severity: a.severity }))),
-      trimmed_examples: b.trimmed?.examples ?? null,
-      body: m.raw,
-      body_enc: m.enc,
-    });
-    this.countSummary.run(m.device);
+      b.model,
+      b.model_version,
+      b.start,
+      b.end,
+      b.closed_at,
+      b.revision,
+      b.part?.index ?? 0,
+      b.part?.of ?? 1,
+      m.sent_at,
+      m.received_at,
+      s.count,
+      s.rejected,
+      s.late,
+      s.errors,
+      s.latency_p50,
+      s.latency_p95,
+      s.latency_p99,
+      s.confidence_mean,
+      s.drift_share,
+      JSON.stringify(s.drifted),
+      s.quality,
+      JSON.stringify(b.alerts.map((a) => ({ name: a.rule, state: a.state, severity: a.severity }))),
+      b.trimmed?.examples ?? null,
+      m.raw,
+      m.enc,
+    );
   }
 
   private writeAlerts(m: IncomingMessage, b: AlertBody): void {

@@ -1,5 +1,6 @@
 // The API's answers as the page reads them (docs/api.md, docs/web.md). Where the server has the
 // type, the page takes it from there (type-only imports: nothing of the server is bundled).
+import type { SegmentJson } from '../../agent/profile/index.js';
 import type { DeviceRow, GapRow } from '../store/types.js';
 
 export interface Counts {
@@ -84,7 +85,8 @@ export interface FleetAnswer {
   buckets: number;
   windows: number;
   records: number;
-  profile: { count: number; features: Record<string, FleetFeature> } | null;
+  /** `segments`: per segment path (e.g. features.region), per value, its records, errors, latency and quality. */
+  profile: { count: number; features: Record<string, FleetFeature>; segments: Record<string, Record<string, SegmentJson>> } | null;
   baseline: { version: string } | null;
   drift: { dataset: { drift: boolean; share: number; drifted: string[] }; features: Record<string, { psi: number; drift: boolean }> } | null;
 }

@@ -85,7 +85,7 @@ describe('the fleet page in Chromium', () => {
         seed: SEED, records: 14 * 60 * d.rate, rate: d.rate, arrivals: 'even', outOfOrderRate: 0, start: '2026-01-01T00:00:00Z',
         ...(d.drift ? { driftFrom: 6 * 60 * d.rate, driftNumeric: ['f0'], driftCategorical: [], driftNewCategory: [], driftShift: 2 } : {}),
       });
-      const model = testModel({ name: 'fraud', logs: [path.join(logs, '*.jsonl')], window_ms: WINDOW_MS, allowed_lateness_ms: 0, baseline_learn: { records: 2_000, duration_ms: null } });
+      const model = testModel({ name: 'fraud', logs: [path.join(logs, '*.jsonl')], window_ms: WINDOW_MS, allowed_lateness_ms: 0, baseline_learn: { records: 2_000, duration_ms: null }, segments: ['features.region'] });
       const agentConfig = testConfig(path.join(dir, d.id, 'data'), [model], { poll_interval_ms: 20, commit_interval_ms: 50, commit_max_records: 5_000 });
       const agent = new InProcessAgent({ ...agentConfig, device: { id: d.id, site: d.site }, sync: { ...DEFAULT_SYNC, mode: 'continuous', url: collector.mqttUrl } });
       agent.start();
@@ -182,6 +182,11 @@ describe('the fleet page in Chromium', () => {
     expect(await inkedPixels(page, 'figure.heatmap canvas[data-drawn]')).toBeGreaterThan(1_000);
     expect(await page.$eval('#top-devices tbody tr td', (td) => td.textContent)).toBe('edge-c');
     expect(await page.textContent('#fleet-profile')).toContain('f0');
+    // Per segment: the records of each region, which add up to all of them.
+    const regions = page.locator('table.segments[data-path="features.region"] tbody tr');
+    expect(await regions.count()).toBeGreaterThanOrEqual(2);
+    const shares = await page.$$eval('table.segments[data-path="features.region"] tbody tr td:nth-child(2)', (tds) => tds.map((td) => Number((td.textContent ?? '').replace(/,/g, ''))));
+    expect(shares.reduce((a, b) => a + b, 0)).toBe(Number(((await page.textContent('#versions tr[data-version="v1"] td:nth-child(4)')) ?? '').replace(/,/g, '')));
     // The model's versions side by side: v1 on all three devices, compared with the baseline.
     const v1 = page.locator('#versions tr[data-version="v1"] td');
     expect(await v1.nth(1).textContent()).toBe('3');

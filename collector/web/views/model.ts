@@ -71,6 +71,7 @@ export async function modelView(ctx: ViewContext, model?: string, version?: stri
     heatmapSection(model, version, map),
     compare instanceof ApiFailure ? section(`Versions of ${model}`, note(compare.message, 'error')) : versionsSection(compare, version),
     topSection(top),
+    fleet instanceof ApiFailure ? section('Segments', note(fleet.message, 'error')) : segmentsSection(fleet),
     fleet instanceof ApiFailure ? section('Fleet profile', note(fleet.message, 'error')) : fleetSection(fleet),
   );
 }
@@ -122,6 +123,35 @@ function versionsSection(c: CompareAnswer, chosen: string): HTMLElement {
         el('td', {}, quality(v.quality)),
         el('td', {}, v.drift === null ? '—' : `${fmtPct(v.drift.share)}${v.drift.drifted.length > 0 ? ` (${v.drift.drifted.join(', ')})` : ''}`),
         el('td', {}, v.baseline?.version ?? 'none'))))),
+  );
+}
+
+/**
+ * Per-segment comparison: for each segment path the agents keep (config `segments`), each value's
+ * share of the records, error rate, latency and quality over the range, side by side.
+ */
+function segmentsSection(f: FleetAnswer): HTMLElement {
+  const paths = Object.entries(f.profile?.segments ?? {});
+  if (paths.length === 0) return section('Segments', note('No segments in this range (the agents keep them for the paths in their model config `segments`).'));
+  return section(
+    'Segments',
+    ...paths.map(([path, values]) => {
+      const total = Object.values(values).reduce((a, v) => a + v.count, 0);
+      const rows = Object.entries(values).sort((a, b) => b[1].count - a[1].count);
+      return el('div', {},
+        el('h3', {}, path),
+        el('table', { class: 'grid compact segments', 'data-path': path },
+          el('thead', {}, el('tr', {}, ...['value', 'records', 'share', 'error rate', 'latency p50', 'latency p99', 'quality'].map((h) => el('th', {}, h)))),
+          el('tbody', {}, ...rows.map(([value, v]) => {
+            const q = v.quality as { labelled: number; accuracy?: number | null; mae?: number | null };
+            const quality = q.labelled === 0 ? '—' : q.accuracy !== undefined && q.accuracy !== null ? `accuracy ${fmtPct(q.accuracy)}` : q.mae !== undefined && q.mae !== null ? `MAE ${fmtNum(q.mae)}` : '—';
+            return el('tr', { 'data-value': value },
+              el('td', {}, value), el('td', { class: 'num' }, fmtNum(v.count)), el('td', { class: 'num' }, fmtPct(v.count / Math.max(1, total))),
+              el('td', { class: 'num' }, fmtPct(v.errors / Math.max(1, v.count))),
+              el('td', { class: 'num' }, fmtNum(v.latency_ms.quantiles?.['p50'] ?? null)), el('td', { class: 'num' }, fmtNum(v.latency_ms.quantiles?.['p99'] ?? null)),
+              el('td', {}, quality));
+          }))));
+    }),
   );
 }
 

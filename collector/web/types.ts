@@ -56,7 +56,7 @@ export interface DriftAnswer {
 }
 
 export interface ModelsAnswer {
-  models: { model: string; versions: { version: string; windows: number; records: number; first_day: number; last_day: number; sites: string[] }[] }[];
+  models: { model: string; versions: { version: string; windows: number; records: number; first_day: number; last_day: number; sites: string[]; tags: string[] }[] }[];
 }
 
 export interface HeatmapAnswer {

@@ -192,6 +192,12 @@ describe('the fleet page in Chromium', () => {
     expect(await v1.nth(1).textContent()).toBe('3');
     expect(await v1.nth(9).textContent()).toBe('v1');
     await page.screenshot({ path: path.join(SHOTS, '4-model.png'), fullPage: true });
+    // One site: plant-south holds only edge-c, whose 13 windows drift on f0.
+    await page.selectOption('#scope', 'site:plant-south');
+    await page.waitForFunction(() => location.hash.endsWith('/site%3Aplant-south') && document.querySelector('#fleet-profile') !== null);
+    await page.waitForSelector('text=13 device windows');
+    expect((await page.textContent('#fleet-drifted'))?.split(', ')[0]).toBe('f0');
+    await page.screenshot({ path: path.join(SHOTS, '4b-model-site.png'), fullPage: true });
 
     // Alerts: the fleet alert for f0 is there, listing edge-c; acknowledging it with a read token
     // says an admin one is needed.

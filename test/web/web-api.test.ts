@@ -111,6 +111,16 @@ describe('web API', () => {
     expect(buckets[30]!.share).toBeCloseTo(1 / 3, 9);
     const hours = await get(`/api/models/m/versions/v1/heatmap?from=${T0}&to=${T0 + WINDOWS * MIN}&resolution=hour`);
     expect(hours.body['buckets']).toHaveLength(1);
+    // Per site: s2 is d3 alone, which drifts; s1 does not.
+    type Buckets = { windows: number; features: Record<string, { drift: boolean }> }[];
+    const s2 = await get(`/api/models/m/versions/v1/heatmap?from=${T0}&to=${T0 + WINDOWS * MIN}&resolution=window&site=s2`);
+    expect(s2.body['scope']).toBe('site:s2');
+    const s2b = s2.body['buckets'] as Buckets;
+    expect(s2b.every((b) => b.windows === 1)).toBe(true);
+    expect(s2b[DRIFT_FROM + 5]!.features['x0']!.drift).toBe(true);
+    const s1b = (await get(`/api/models/m/versions/v1/heatmap?from=${T0}&to=${T0 + WINDOWS * MIN}&resolution=window&site=s1`)).body['buckets'] as Buckets;
+    expect(s1b.some((b) => b.features['x0']!.drift)).toBe(false);
+    expect((await get(`/api/models/m/versions/v1/heatmap?site=s1&tag=x`)).body['message']).toBe('give site or tag, not both');
   });
 
   it('answers 404 without a baseline and 400 for bad parameters', async () => {

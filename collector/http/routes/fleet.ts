@@ -21,6 +21,14 @@ interface VersionParams {
 
 const RESOLUTIONS: readonly Resolution[] = ['window', 'hour', 'day'];
 
+/** The rollup scope a request asks for: `site=` or `tag=` (not both), else the whole fleet. */
+export function parseScope(q: Record<string, unknown>): string {
+  const site = parseText('site', q['site']);
+  const tag = parseText('tag', q['tag']);
+  if (site !== undefined && tag !== undefined) throw badRequest('give site or tag, not both');
+  return site !== undefined ? siteScope(site) : tag !== undefined ? tagScope(tag) : FLEET;
+}
+
 export const fleetRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   const { store } = ctx;
 
@@ -31,15 +39,13 @@ export const fleetRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
     const to = parseInstant('to', q['to']) ?? ctx.now();
     const from = parseInstant('from', q['from']) ?? to - DAY_MS;
     if (to <= from) throw badRequest(`to (${to}) must be after from (${from})`);
-    const site = parseText('site', q['site']);
-    const tag = parseText('tag', q['tag']);
-    if (site !== undefined && tag !== undefined) throw badRequest('give site or tag, not both');
+    const scope = parseScope(q);
     const res = parseText('resolution', q['resolution']);
     if (res !== undefined && !RESOLUTIONS.includes(res as Resolution)) {
       throw badRequest(`resolution: got ${JSON.stringify(res)}, expected window, hour or day`);
     }
     const resolution = (res as Resolution | undefined) ?? defaultResolution(from, to);
-    const query = { model: req.params.model, version: req.params.version, scope: site !== undefined ? siteScope(site) : tag !== undefined ? tagScope(tag) : FLEET, resolution, from, to };
+    const query = { model: req.params.model, version: req.params.version, scope, resolution, from, to };
     const n = store.fleetBucketCount(query);
     if (n > MAX_BUCKETS) {
       throw badRequest(`the range holds ${n} ${resolution} buckets, more than ${MAX_BUCKETS} merged in one request: ask for a coarser resolution or a shorter range`);

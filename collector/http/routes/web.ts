@@ -19,6 +19,7 @@ import { decodeBody } from '../../../agent/wire/index.js';
 import { DAY_MS, FLEET, MAX_BUCKETS, defaultResolution, type Resolution } from '../../fleet/index.js';
 import type { DeviceRow } from '../../store/index.js';
 import type { RouteContext } from '../api.js';
+import { parseScope } from './fleet.js';
 import { badRequest, notFound, parseInstant, parseLimit, parseText } from '../query.js';
 
 export const CONTENT_SECURITY_POLICY =
@@ -154,7 +155,8 @@ export const webApiRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
     const resolution = (res as Resolution | undefined) ?? defaultResolution(from, to);
     const baseline = store.baselineFor(model, version);
     if (baseline === null) throw notFound(`no baseline for ${model} version ${version} (nor for every version, "*"): upload one to see fleet drift`);
-    const query = { model, version, scope: FLEET, resolution, from, to };
+    const scope = parseScope(q);
+    const query = { model, version, scope, resolution, from, to };
     const n = store.fleetBucketCount(query);
     if (n > MAX_BUCKETS) throw badRequest(`the range holds ${n} ${resolution} buckets, more than ${MAX_BUCKETS} compared in one request: ask for a coarser resolution or a shorter range`);
     const base = WindowProfile.decode(baseline.profile);
@@ -164,7 +166,7 @@ export const webApiRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =
       for (const [name, f] of Object.entries(report.features)) features[name] = { psi: f.psi, drift: f.drift };
       return { start: b.start, windows: b.windows, share: report.dataset.share, features };
     });
-    return { model, version, baseline: baseline.model_version, resolution, from, to, buckets };
+    return { model, version, scope: scope === FLEET ? 'fleet' : scope, baseline: baseline.model_version, resolution, from, to, buckets };
   });
 
   app.get<{ Params: VersionParams; Querystring: Query }>('/models/:model/versions/:version/top-devices', async (req) => {

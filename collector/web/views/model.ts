@@ -10,7 +10,8 @@ import type { ViewContext } from './view.js';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-export async function modelView(ctx: ViewContext, model?: string, version?: string): Promise<void> {
+/** `scope`: `fleet` (the default), `site:<name>` or `tag:<name>`: whose merged profiles the heatmap and the fleet profile show. */
+export async function modelView(ctx: ViewContext, model?: string, version?: string, scope = 'fleet'): Promise<void> {
   const { models } = await api.get<ModelsAnswer>('/api/models');
   if (!ctx.live()) return;
   ctx.root.append(
@@ -36,13 +37,14 @@ export async function modelView(ctx: ViewContext, model?: string, version?: stri
   const to = chosen.last_day + DAY;
   let resolution: 'window' | 'hour' | 'day' = to - from <= 10 * DAY ? 'hour' : 'day';
   const base = `/api/models/${enc(model)}/versions/${enc(version)}`;
+  const scopeQs = { site: scope.startsWith('site:') ? scope.slice(5) : undefined, tag: scope.startsWith('tag:') ? scope.slice(4) : undefined };
   let map: HeatmapAnswer | null = null;
   try {
-    map = await api.get<HeatmapAnswer>(`${base}/heatmap${qs({ from, to, resolution })}`);
+    map = await api.get<HeatmapAnswer>(`${base}/heatmap${qs({ from, to, resolution, ...scopeQs })}`);
     const first = map.buckets[0];
     const last = map.buckets.at(-1);
     if (resolution === 'hour' && first !== undefined && last !== undefined && last.start - first.start <= 3 * HOUR) {
-      const fine = await tryGet<HeatmapAnswer>(`${base}/heatmap${qs({ from: first.start, to: last.start + HOUR, resolution: 'window' })}`);
+      const fine = await tryGet<HeatmapAnswer>(`${base}/heatmap${qs({ from: first.start, to: last.start + HOUR, resolution: 'window', ...scopeQs })}`);
       if (fine !== null) map = fine;
     }
     if (map.buckets[0] !== undefined) {
@@ -57,7 +59,7 @@ export async function modelView(ctx: ViewContext, model?: string, version?: stri
   const rangeTo = lastStart === undefined ? to : lastStart + (resolution === 'window' ? 1 : resolution === 'hour' ? HOUR : DAY);
   const [top, fleet, compare] = await Promise.all([
     api.get<TopDevicesAnswer>(`${base}/top-devices${qs({ from, to: rangeTo, limit: 10 })}`),
-    api.get<FleetAnswer>(`${base}/fleet${qs({ from, to: rangeTo, resolution })}`).catch((err: unknown) => {
+    api.get<FleetAnswer>(`${base}/fleet${qs({ from, to: rangeTo, resolution, ...scopeQs })}`).catch((err: unknown) => {
       if (err instanceof ApiFailure && err.status === 400) return err;
       throw err;
     }),
@@ -68,6 +70,7 @@ export async function modelView(ctx: ViewContext, model?: string, version?: stri
   ]);
   if (!ctx.live()) return;
   ctx.root.append(
+    scopePicker(model, version, scope, chosen.sites, chosen.tags),
     heatmapSection(model, version, map),
     compare instanceof ApiFailure ? section(`Versions of ${model}`, note(compare.message, 'error')) : versionsSection(compare, version),
     topSection(top),
@@ -100,6 +103,16 @@ function heatmapSection(model: string, version: string, map: HeatmapAnswer | nul
       el('span', { id: 'fleet-drifted' }, drifted.length === 0 ? 'none' : drifted.join(', '))),
     heatmap({ rows, columns: map.buckets.map((b) => b.start), cell: (r, c) => map.buckets[c]?.features[rows[r] ?? ''] ?? null }),
   );
+}
+
+/** Whose profiles the heatmap and the fleet profile merge: the whole fleet, one site or one tag. */
+function scopePicker(model: string, version: string, scope: string, sites: string[], tags: string[]): HTMLElement {
+  const options = [['fleet', 'the whole fleet'], ...sites.map((s) => [`site:${s}`, `site ${s}`]), ...tags.map((t) => [`tag:${t}`, `tag ${t}`])];
+  const select = el('select', { id: 'scope', 'aria-label': 'scope' }, ...options.map(([value, label]) => el('option', { value: value!, ...(value === scope ? { selected: 'selected' } : {}) }, label!)));
+  select.addEventListener('change', () => {
+    location.hash = `#/model/${enc(model)}/${enc(version)}/${enc((select as HTMLSelectElement).value)}`;
+  });
+  return el('p', {}, 'Heatmap and fleet profile of ', select);
 }
 
 /** The model's versions side by side over the same range: who runs them, how they do, how they drift. */

@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
 import type { AlertsConfig, FleetRule } from '../config/types.js';
 import type { CollectorLogger } from '../log.js';
+import { AlertQueries, toAlert, type AlertRow } from './queries.js';
 
 export type AlertState = 'pending' | 'firing' | 'resolved';
 
@@ -80,24 +81,6 @@ export interface Transition {
   from: AlertState | null;
 }
 
-export interface AlertRow {
-  fingerprint: string;
-  name: string;
-  labels: string;
-  severity: string;
-  source: 'devices' | 'rule';
-  state: AlertState;
-  summary: string;
-  devices: string;
-  firing: number;
-  resolved: number;
-  active_since: number;
-  firing_since: number | null;
-  resolved_at: number | null;
-  updated_at: number;
-  ack_by: string | null;
-  ack_at: number | null;
-}
 
 /** Alert identity: a hash of the name and the labels in key order. */
 export function fingerprint(name: string, labels: Record<string, string>): string {
@@ -105,9 +88,6 @@ export function fingerprint(name: string, labels: Record<string, string>): strin
   return createHash('sha256').update(canon).digest('hex').slice(0, 16);
 }
 
-export function silenceMatches(s: Pick<Silence, 'matchers'>, labels: Record<string, string>): boolean {
-  return Object.entries(s.matchers).every(([k, v]) => labels[k] === v);
-}
 
 /** The time between two runs of a cron schedule (node-cron computes the runs). */
 function cronPeriodMs(expr: string): number | null {
@@ -126,12 +106,14 @@ function cronPeriodMs(expr: string): number | null {
 export class AlertEngine {
   private readonly s: Record<string, Database.Statement>;
   private readonly periods = new Map<string, number | null>();
+  private readonly q: AlertQueries;
 
   constructor(
     private readonly db: Database.Database,
     private readonly config: AlertsConfig,
     private readonly log: CollectorLogger,
   ) {
+    this.q = new AlertQueries(db);
     this.s = {
       // The latest state of each device's agent alert (the newest alert message that carried it).
       deviceAlerts: db.prepare(`
@@ -157,7 +139,6 @@ export class AlertEngine {
           devices = excluded.devices, firing = excluded.firing, resolved = excluded.resolved, active_since = excluded.active_since,
           firing_since = excluded.firing_since, resolved_at = excluded.resolved_at, updated_at = excluded.updated_at,
           ack_by = excluded.ack_by, ack_at = excluded.ack_at`),
-      silences: db.prepare('SELECT * FROM silences WHERE starts_at <= ? AND ends_at > ?'),
     };
   }
 
@@ -165,7 +146,7 @@ export class AlertEngine {
   evaluate(now: number): Transition[] {
     const candidates = [...this.agentAlerts(), ...this.config.rules.flatMap((r) => this.rule(r, now)), ...this.builtins(now)];
     const rows = new Map((this.s['rows']!.all() as AlertRow[]).map((r) => [r.fingerprint, r]));
-    const silences = (this.s['silences']!.all(now, now) as (Omit<Silence, 'matchers'> & { matchers: string })[]).map((s) => ({ ...s, matchers: JSON.parse(s.matchers) as Record<string, string> }));
+    const silences = this.q.activeSilences(now);
     const transitions: Transition[] = [];
     const seen = new Set<string>();
     const write = (row: AlertRow, from: AlertState | null) => {
@@ -214,8 +195,7 @@ export class AlertEngine {
 
   /** Every fleet alert, newest change first, with its silence. */
   alerts(now: number): FleetAlert[] {
-    const silences = (this.s['silences']!.all(now, now) as (Omit<Silence, 'matchers'> & { matchers: string })[]).map((s) => ({ ...s, matchers: JSON.parse(s.matchers) as Record<string, string> }));
-    return (this.s['rows']!.all() as AlertRow[]).map((r) => toAlert(r, silences)).sort((a, b) => b.updated_at - a.updated_at);
+    return this.q.fleetAlerts(now);
   }
 
   private agentAlerts(): Candidate[] {
@@ -344,28 +324,6 @@ export class AlertEngine {
   }
 }
 
-export function toAlert(r: AlertRow, silences: readonly Silence[]): FleetAlert {
-  const labels = JSON.parse(r.labels) as Record<string, string>;
-  const silence = r.state === 'resolved' ? undefined : silences.find((s) => silenceMatches(s, labels));
-  return {
-    id: r.fingerprint,
-    name: r.name,
-    labels,
-    severity: r.severity,
-    source: r.source,
-    state: r.state,
-    summary: r.summary,
-    devices: JSON.parse(r.devices) as AlertDevice[],
-    firing: r.firing,
-    resolved: r.resolved,
-    active_since: r.active_since,
-    firing_since: r.firing_since,
-    resolved_at: r.resolved_at,
-    updated_at: r.updated_at,
-    acknowledged: r.ack_by === null || r.ack_at === null ? null : { by: r.ack_by, at: r.ack_at },
-    silenced_by: silence?.id ?? null,
-  };
-}
 
 const fmtShare = (x: number): string => `${(100 * x).toFixed(0)}%`;
 

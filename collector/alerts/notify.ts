@@ -44,6 +44,8 @@ export class Notifier {
   private readonly targets: Target[];
   private readonly backoff: Backoff;
   private readonly fetchImpl: typeof fetch;
+  /** alerts.interval: how far ahead a firing alert's endsAt is set for Alertmanager. */
+  private readonly intervalMs: number;
   private closed = false;
   /** Sends that reached their target, by kind (tests, /metrics later). */
   readonly sent = { webhook: 0, alertmanager: 0 };
@@ -62,8 +64,6 @@ export class Notifier {
       ...cfg.alertmanagers.map((a) => target('alertmanager', `${a.url.replace(/\/+$/, '')}/api/v2/alerts`, a.timeout)),
     ];
   }
-
-  private readonly intervalMs: number;
 
   /** Hands an evaluation's changes (and, for Alertmanager, every alert) to the targets; returns at once. */
   notify(transitions: readonly Transition[], alerts: readonly FleetAlert[], now: number): void {

@@ -2,7 +2,7 @@
 // engine (engine.ts) evaluates them on the fleet worker's thread.
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { toAlert, type AlertRow, type FleetAlert, type Silence } from './engine.js';
+import type { AlertDevice, AlertState, FleetAlert, Silence } from './engine.js';
 
 export interface NewSilence {
   matchers: Record<string, string>;
@@ -31,12 +31,13 @@ export class AlertQueries {
     this.expire = db.prepare('UPDATE silences SET ends_at = ? WHERE id = ? AND ends_at > ?');
   }
 
-  private silencesAt(now: number): Silence[] {
+  /** The silences running at `now`. */
+  activeSilences(now: number): Silence[] {
     return (this.active.all(now, now) as (Omit<Silence, 'matchers'> & { matchers: string })[]).map((s) => ({ ...s, matchers: JSON.parse(s.matchers) as Record<string, string> }));
   }
 
   fleetAlerts(now: number): FleetAlert[] {
-    const silences = this.silencesAt(now);
+    const silences = this.activeSilences(now);
     return (this.rows.all() as AlertRow[]).map((r) => toAlert(r, silences));
   }
 
@@ -59,4 +60,51 @@ export class AlertQueries {
   expireSilence(id: string, now: number): boolean {
     return this.expire.run(now, id, now).changes === 1;
   }
+}
+
+/** A fleet_alerts row. */
+export interface AlertRow {
+  fingerprint: string;
+  name: string;
+  labels: string;
+  severity: string;
+  source: 'devices' | 'rule';
+  state: AlertState;
+  summary: string;
+  devices: string;
+  firing: number;
+  resolved: number;
+  active_since: number;
+  firing_since: number | null;
+  resolved_at: number | null;
+  updated_at: number;
+  ack_by: string | null;
+  ack_at: number | null;
+}
+
+export function silenceMatches(s: Pick<Silence, 'matchers'>, labels: Record<string, string>): boolean {
+  return Object.entries(s.matchers).every(([k, v]) => labels[k] === v);
+}
+
+export function toAlert(r: AlertRow, silences: readonly Silence[]): FleetAlert {
+  const labels = JSON.parse(r.labels) as Record<string, string>;
+  const silence = r.state === 'resolved' ? undefined : silences.find((s) => silenceMatches(s, labels));
+  return {
+    id: r.fingerprint,
+    name: r.name,
+    labels,
+    severity: r.severity,
+    source: r.source,
+    state: r.state,
+    summary: r.summary,
+    devices: JSON.parse(r.devices) as AlertDevice[],
+    firing: r.firing,
+    resolved: r.resolved,
+    active_since: r.active_since,
+    firing_since: r.firing_since,
+    resolved_at: r.resolved_at,
+    updated_at: r.updated_at,
+    acknowledged: r.ack_by === null || r.ack_at === null ? null : { by: r.ack_by, at: r.ack_at },
+    silenced_by: silence?.id ?? null,
+  };
 }

@@ -89,13 +89,13 @@ interface BucketRow {
   records: number;
 }
 
-/** Profiles to merge into one window bucket, by (model and version, scope, start). */
+/** Profiles to merge into one window bucket, by (model, version, scope, start). */
 class Contributions {
-  readonly map = new Map<string, { res: string; scope: string; start: number; profiles: WindowProfile[] }>();
-  add(res: string, scope: string, start: number, p: WindowProfile): void {
-    const key = `${res}\u0000${scope}\u0000${start}`;
+  readonly map = new Map<string, { model: string; version: string; scope: string; start: number; profiles: WindowProfile[] }>();
+  add(model: string, version: string, scope: string, start: number, p: WindowProfile): void {
+    const key = `${model}\u0000${version}\u0000${scope}\u0000${start}`;
     let c = this.map.get(key);
-    if (c === undefined) this.map.set(key, (c = { res, scope, start, profiles: [] }));
+    if (c === undefined) this.map.set(key, (c = { model, version, scope, start, profiles: [] }));
     c.profiles.push(p);
   }
 }
@@ -347,13 +347,10 @@ export class FleetAggregator {
         const p = this.profileOf(r);
         if (p === null) continue;
         result.added++;
-        for (const scope of scopesOf(r)) add.add(keyOf(r.model, r.model_version, 0), scope, r.start_ms, p);
+        for (const scope of scopesOf(r)) add.add(r.model, r.model_version, scope, r.start_ms, p);
       }
     }
-    for (const b of add.map.values()) {
-      const [model, version] = b.res.split('\u0000') as [string, string];
-      result.undecodable += this.mergeInto(model, version, 'window', b.scope, b.start, b.profiles);
-    }
+    for (const b of add.map.values()) result.undecodable += this.mergeInto(b.model, b.version, 'window', b.scope, b.start, b.profiles);
     this.lastRowid = rows[rows.length - 1]!.rowid;
     result.undecodable += this.undecodable;
     return result;

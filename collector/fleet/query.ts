@@ -21,6 +21,26 @@ export interface FleetModelRow {
   versions: FleetVersionRow[];
 }
 
+/** A baseline as the collector keeps it (table `baselines`). */
+export interface StoredBaselineRow {
+  model: string;
+  model_version: string;
+  profile: Uint8Array;
+  records: number;
+  source: string;
+  created_at: number;
+  uploaded_at: number;
+  uploaded_by: string;
+}
+
+export interface DriftingDevice {
+  device: string;
+  site: string;
+  windows: number;
+  mean_drift_share: number;
+  drifted_windows: number;
+}
+
 export interface FleetProfileQuery {
   model: string;
   version: string;
@@ -65,6 +85,9 @@ export class FleetQueries {
   private readonly count: Database.Statement;
   private readonly buckets: Database.Statement;
   private readonly versionDevices: Database.Statement;
+  private readonly putBaselineStmt: Database.Statement;
+  private readonly baselineStmt: Database.Statement;
+  private readonly driftingStmt: Database.Statement;
 
   constructor(db: Database.Database) {
     this.models = db.prepare(`
@@ -76,6 +99,19 @@ export class FleetQueries {
     this.count = db.prepare(`
       SELECT count(*) AS n FROM fleet_buckets
       WHERE model = ? AND model_version = ? AND resolution = ? AND scope = ? AND start_ms >= ? AND start_ms < ?`);
+    this.putBaselineStmt = db.prepare(`
+      INSERT INTO baselines (model, model_version, profile, records, source, created_at, uploaded_at, uploaded_by)
+      VALUES (@model, @model_version, @profile, @records, @source, @created_at, @uploaded_at, @uploaded_by)
+      ON CONFLICT (model, model_version) DO UPDATE SET profile = excluded.profile, records = excluded.records, source = excluded.source,
+        created_at = excluded.created_at, uploaded_at = excluded.uploaded_at, uploaded_by = excluded.uploaded_by`);
+    this.baselineStmt = db.prepare("SELECT * FROM baselines WHERE model = ? AND model_version IN (?, '*') ORDER BY model_version = '*' LIMIT 1");
+    // Mean drift share over each device's windows that had a baseline (the first part of a window).
+    this.driftingStmt = db.prepare(`
+      SELECT s.device, d.site, count(*) AS windows, avg(s.drift_share) AS mean_drift_share,
+        sum(CASE WHEN s.drifted != '[]' THEN 1 ELSE 0 END) AS drifted_windows
+      FROM summaries s JOIN devices d ON d.id = s.device
+      WHERE s.model = ? AND s.model_version = ? AND s.start_ms >= ? AND s.start_ms < ? AND s.drift_share IS NOT NULL AND s.part_index = 0
+      GROUP BY s.device ORDER BY mean_drift_share DESC, s.device LIMIT ?`);
     this.versionDevices = db.prepare(`
       SELECT model_version AS version, count(*) AS devices FROM fleet_device_versions
       WHERE model = ? AND last_start >= ? AND first_start < ? GROUP BY model_version ORDER BY model_version`);
@@ -110,6 +146,18 @@ export class FleetQueries {
     return out;
   }
 
+  putBaseline(b: StoredBaselineRow): void {
+    this.putBaselineStmt.run(b);
+  }
+
+  baselineFor(model: string, version: string): StoredBaselineRow | null {
+    return (this.baselineStmt.get(model, version) as StoredBaselineRow | undefined) ?? null;
+  }
+
+  topDriftingDevices(model: string, version: string, from: number, to: number, limit: number): DriftingDevice[] {
+    return this.driftingStmt.all(model, version, from, to, limit) as DriftingDevice[];
+  }
+
   /** Devices that ran each version of a model in [from, to) (version comparison). */
   versionDeviceCounts(model: string, from: number, to: number): { version: string; devices: number }[] {
     return this.versionDevices.all(model, from, to) as { version: string; devices: number }[];
@@ -130,22 +178,20 @@ export class FleetQueries {
 
   /** The merge of the buckets whose start falls in [from, to), the first one widened to its bucket. */
   fleetProfile(q: FleetProfileQuery): FleetProfile {
-    const from = q.resolution === 'window' ? q.from : q.from - (q.from % SPAN_MS[q.resolution]);
-    const rows = this.buckets.all(q.model, q.version, q.resolution, q.scope, from, q.to) as { start_ms: number; profile: Buffer; windows: number; records: number }[];
+    const buckets = this.fleetBuckets(q);
     let acc: WindowProfile | null = null;
     let windows = 0;
-    for (const r of rows) {
-      const p = WindowProfile.decode(r.profile);
-      if (acc === null) acc = p;
-      else acc.merge(p);
-      windows += r.windows;
+    for (const b of buckets) {
+      if (acc === null) acc = b.profile;
+      else acc.merge(b.profile);
+      windows += b.windows;
     }
     return {
       model: q.model,
       version: q.version,
       scope: q.scope === FLEET ? 'fleet' : q.scope,
       resolution: q.resolution,
-      buckets: rows.length,
+      buckets: buckets.length,
       from: acc?.start ?? null,
       to: acc?.end ?? null,
       windows,

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AlertBody, GapBody, StatusMessage, WindowBody } from '../../agent/wire/index.js';
-import { FleetQueries, type FleetModelRow, type FleetProfile, type FleetProfileQuery } from '../fleet/query.js';
+import { FleetQueries, type DriftingDevice, type FleetModelRow, type FleetProfile, type FleetProfileQuery, type StoredBaselineRow } from '../fleet/query.js';
 import { AlertQueries, type NewSilence } from '../alerts/queries.js';
 import type { FleetAlert, Silence } from '../alerts/engine.js';
 import { MetricsQueries, type CollectorCounters, type MetricsInput } from './metrics.js';
@@ -22,18 +22,8 @@ export const DETAIL_CAP = 500;
 const PAGE_SIZE = 16_384;
 
 export type WriteOutcome = 'stored' | 'duplicate';
+export type { StoredBaselineRow } from '../fleet/query.js';
 
-/** A baseline as the collector keeps it (table `baselines`). */
-export interface StoredBaselineRow {
-  model: string;
-  model_version: string;
-  profile: Uint8Array;
-  records: number;
-  source: string;
-  created_at: number;
-  uploaded_at: number;
-  uploaded_by: string;
-}
 
 export class CollectorStore {
   private readonly q: StoreQueries;
@@ -325,21 +315,12 @@ export class CollectorStore {
 
   /** Stores (or replaces) a model version's baseline; `version` '*' serves every version. */
   putBaseline(b: StoredBaselineRow): void {
-    this.db
-      .prepare(`
-        INSERT INTO baselines (model, model_version, profile, records, source, created_at, uploaded_at, uploaded_by)
-        VALUES (@model, @model_version, @profile, @records, @source, @created_at, @uploaded_at, @uploaded_by)
-        ON CONFLICT (model, model_version) DO UPDATE SET profile = excluded.profile, records = excluded.records, source = excluded.source,
-          created_at = excluded.created_at, uploaded_at = excluded.uploaded_at, uploaded_by = excluded.uploaded_by`)
-      .run(b);
+    this.fq.putBaseline(b);
   }
 
   /** The baseline a version is compared with: its own, else the model's '*' one, else null. */
   baselineFor(model: string, version: string): StoredBaselineRow | null {
-    const row = this.db
-      .prepare("SELECT * FROM baselines WHERE model = ? AND model_version IN (?, '*') ORDER BY model_version = '*' LIMIT 1")
-      .get(model, version) as StoredBaselineRow | undefined;
-    return row ?? null;
+    return this.fq.baselineFor(model, version);
   }
 
   fleetModels(): FleetModelRow[] {
@@ -363,19 +344,9 @@ export class CollectorStore {
     return this.fq.fleetBuckets(q);
   }
 
-  /**
-   * The devices whose windows of a model version drifted most in [from, to): mean drift share over
-   * their windows that had a baseline, highest first.
-   */
-  topDriftingDevices(model: string, version: string, from: number, to: number, limit: number): { device: string; site: string; windows: number; mean_drift_share: number; drifted_windows: number }[] {
-    return this.db
-      .prepare(`
-        SELECT s.device, d.site, count(*) AS windows, avg(s.drift_share) AS mean_drift_share,
-          sum(CASE WHEN s.drifted != '[]' THEN 1 ELSE 0 END) AS drifted_windows
-        FROM summaries s JOIN devices d ON d.id = s.device
-        WHERE s.model = ? AND s.model_version = ? AND s.start_ms >= ? AND s.start_ms < ? AND s.drift_share IS NOT NULL AND s.part_index = 0
-        GROUP BY s.device ORDER BY mean_drift_share DESC, s.device LIMIT ?`)
-      .all(model, version, from, to, limit) as { device: string; site: string; windows: number; mean_drift_share: number; drifted_windows: number }[];
+  /** The devices whose windows of a model version drifted most in [from, to). */
+  topDriftingDevices(model: string, version: string, from: number, to: number, limit: number): DriftingDevice[] {
+    return this.fq.topDriftingDevices(model, version, from, to, limit);
   }
 }
 

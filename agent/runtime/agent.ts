@@ -12,8 +12,9 @@ import { AlertEngine, silenceSeconds, windowMetrics } from '../alerts/index.js';
 import type { MetricsSnapshot, WindowSnapshot } from '../metrics/index.js';
 import { SystemSampler, systemSources, type AgentHealth, type SourceEnv, type SystemRound } from '../system/index.js';
 import { VERSION } from '../version.js';
+import { baselineId } from '../wire/envelope.js';
 import type { AgentStore, ModelCommit, OutboxCommit } from '../store/index.js';
-import { alertMessage, windowMessages, type WindowMessages } from '../sync/summary.js';
+import { alertMessage, baselineMessage, windowMessages, type WindowMessages } from '../sync/summary.js';
 import type { Publisher, PublisherStats } from '../sync/publisher.js';
 import { AgentStore as Store } from '../store/index.js';
 import { Tailer, type TailedFile, type TailEvents } from '../tail/index.js';
@@ -226,6 +227,24 @@ class ModelPipeline {
       outbox.trimmedExamples += m.trimmedExamples;
       if (m.split) outbox.splitSummaries++;
     };
+    // A baseline goes to the collector ahead of the first summary compared with it (one learned in
+    // this batch is stored by this very commit).
+    const learned = this.learner?.takeChanges(now) ?? [];
+    const baselinesSent: ModelCommit['baselinesSent'] = [];
+    for (const { profile, drift } of closedProfiles) {
+      if (drift === null) continue;
+      const stored = learned.find((b) => b.complete && b.modelVersion === profile.modelVersion) ?? this.store.baselines.get(this.model.name, profile.modelVersion);
+      if (stored === null || baselinesSent.some((b) => b.modelVersion === stored.modelVersion)) continue;
+      const id = baselineId(stored.profile);
+      if (id === stored.sentId) continue;
+      const entry = baselineMessage(stored, maxMessageBytes);
+      if (entry === null) {
+        this.log.log('warn', 'baseline too large to send', { model: this.model.name, version: stored.modelVersion, detail: 'over sync.max_message_bytes even without its examples: the collector will not get it' });
+      } else {
+        outbox.entries.push(entry);
+      }
+      baselinesSent.push({ modelVersion: stored.modelVersion, id });
+    }
     closedProfiles.forEach(({ profile, drift }, i) => {
       const stored = closed[i];
       add(windowMessages('summary', { profile, drift, driftJson: stored?.drift ?? null, closedAt: now, revision: 0, ...(stored ? { encoded: stored.profile } : {}) }, active, maxMessageBytes));
@@ -244,7 +263,8 @@ class ModelPipeline {
       open,
       closed,
       checkpoints: this.tailer.takeCheckpoints(),
-      baselines: this.learner?.takeChanges(now) ?? [],
+      baselines: learned,
+      baselinesSent,
       labels: this.labels?.takeChanges(this.windows.counters.watermark) ?? null,
       revised,
     };

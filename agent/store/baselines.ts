@@ -15,6 +15,8 @@ export interface StoredBaseline {
   complete: boolean;
   /** Learning: event time of the version's first record. */
   firstTs: number | null;
+  /** The id of the copy last sent to the collector (agent/wire baselineId); read, never written by put. */
+  sentId?: string | null;
 }
 
 interface BaselineRow {
@@ -26,6 +28,7 @@ interface BaselineRow {
   profile: Buffer;
   complete: number;
   first_ts: number | null;
+  sent_id: string | null;
 }
 
 function toBaseline(r: BaselineRow): StoredBaseline {
@@ -38,6 +41,7 @@ function toBaseline(r: BaselineRow): StoredBaseline {
     profile: r.profile,
     complete: r.complete === 1,
     firstTs: r.first_ts,
+    sentId: r.sent_id,
   };
 }
 
@@ -47,6 +51,7 @@ export class BaselineStore {
   private readonly ofModel: Database.Statement;
   private readonly learningOf: Database.Statement;
   private readonly stamp: Database.Statement;
+  private readonly sent: Database.Statement;
 
   constructor(db: Database.Database) {
     this.upsert = db.prepare(
@@ -60,12 +65,19 @@ export class BaselineStore {
     );
     this.ofModel = db.prepare(`SELECT * FROM baselines WHERE model = ? ORDER BY model_version`);
     this.learningOf = db.prepare(`SELECT * FROM baselines WHERE model = ? AND complete = 0`);
+    this.sent = db.prepare(`UPDATE baselines SET sent_id = ? WHERE model = ? AND model_version = ?`);
     this.stamp = db.prepare(`SELECT COUNT(*) AS n, MAX(created_at) AS at FROM baselines WHERE model = ? AND complete = 1`);
   }
 
   /** Stores a baseline, replacing the one for the same (model, version). */
   put(b: StoredBaseline): void {
-    this.upsert.run({ ...b, complete: b.complete ? 1 : 0 });
+    const { sentId: _sent, ...row } = b;
+    this.upsert.run({ ...row, complete: row.complete ? 1 : 0 });
+  }
+
+  /** Notes that this copy of the baseline went into the outbox. */
+  markSent(model: string, modelVersion: string, id: string): void {
+    this.sent.run(id, model, modelVersion);
   }
 
   /** Baselines still being learned. */

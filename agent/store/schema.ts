@@ -157,4 +157,23 @@ export const MIGRATIONS: string[] = [
   );
   INSERT INTO outbox_state VALUES (1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
   `,
+  // 6: baselines travel to the collector (a 'baseline' outbox message before the first summary
+  // compared with one). SQLite cannot change a CHECK constraint: the outbox is copied to a new table.
+  `
+  CREATE TABLE outbox_new (
+    seq INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('summary', 'alert', 'gap', 'revision', 'baseline')),
+    created_at INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    enc TEXT,
+    bytes INTEGER NOT NULL,
+    records INTEGER NOT NULL,
+    window_start INTEGER,
+    window_end INTEGER
+  );
+  INSERT INTO outbox_new SELECT seq, kind, created_at, body, enc, bytes, records, window_start, window_end FROM outbox;
+  DROP TABLE outbox;
+  ALTER TABLE outbox_new RENAME TO outbox;
+  ALTER TABLE baselines ADD COLUMN sent_id TEXT; -- the id (agent/wire baselineId) of the copy last put in the outbox
+  `,
 ];

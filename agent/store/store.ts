@@ -54,6 +54,8 @@ export interface ModelCommit {
   checkpoints: FileCheckpoint[];
   /** Baselines being learned (or just learned) from the records of this batch. */
   baselines: StoredBaseline[];
+  /** Baselines put in this commit's outbox (or found too large to send), by their key and id. */
+  baselinesSent: Array<{ modelVersion: string; id: string }>;
   /** Delayed-label join changes (null: the model does not join delayed labels). */
   labels: LabelChanges | null;
   /** Closed windows that delayed labels changed in this batch: stored with revision + 1. */
@@ -260,6 +262,7 @@ export class AgentStore {
         for (const w of m.closed) this.upsertWindow.run(w);
         for (const w of m.revised) this.reviseWindow.run(w);
         for (const b of m.baselines) this.baselines.put(b);
+        for (const b of m.baselinesSent) this.baselines.markSent(m.model, b.modelVersion, b.id);
         for (const cp of m.checkpoints) {
           this.upsertFile.run({ model: m.model, ...cp, done: cp.done ? 1 : 0, now });
         }

@@ -5,8 +5,9 @@
 import type { Alert } from '../alerts/engine.js';
 import type { DriftReport } from '../drift/index.js';
 import { WindowProfile } from '../profile/index.js';
+import type { StoredBaseline } from '../store/baselines.js';
 import type { OutboxEntry } from '../store/outbox.js';
-import { encodeBody, packBody, type WindowBody, type WindowStats } from '../wire/envelope.js';
+import { baselineId, encodeBody, packBody, type WindowBody, type WindowStats } from '../wire/envelope.js';
 
 /** Room left in a message for the envelope around the body (ids, seq, kind, times, CBOR heads). */
 export const ENVELOPE_ROOM = 512;
@@ -145,4 +146,22 @@ function groupNames(names: readonly string[], n: number): string[][] {
 /** One message with the alerts whose state changed in a commit. */
 export function alertMessage(changed: readonly Alert[]): OutboxEntry {
   return { kind: 'alert', ...packBody(encodeBody({ kind: 'alert', body: { alerts: changed.map((a) => ({ ...a })) } })), records: 0, windowStart: null, windowEnd: null };
+}
+
+/**
+ * The message that takes a baseline to the collector. A baseline over the size limit goes without
+ * its rejection examples (its id is then the hash of the leaner profile); if it is still over, null.
+ */
+export function baselineMessage(b: StoredBaseline, maxMessageBytes: number): OutboxEntry | null {
+  const limit = maxMessageBytes - ENVELOPE_ROOM;
+  const entry = (profile: Uint8Array): OutboxEntry => {
+    const body = { model: b.model, model_version: b.modelVersion, id: baselineId(profile), source: b.source, created_at: b.createdAt, records: b.records, profile };
+    return { kind: 'baseline', ...packBody(encodeBody({ kind: 'baseline', body })), records: 0, windowStart: null, windowEnd: null };
+  };
+  const whole = entry(b.profile);
+  if (whole.body.length <= limit) return whole;
+  const lean = WindowProfile.decode(b.profile);
+  lean.dropExamples();
+  const one = entry(lean.encode());
+  return one.body.length <= limit ? one : null;
 }

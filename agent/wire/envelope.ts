@@ -8,6 +8,7 @@
 // Versioning: `v` is the envelope and body format. A reader refuses any `v` it does not know; a new
 // optional field does not change `v`, a field removed, renamed or changed in meaning does.
 
+import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import { Decoder, Encoder } from 'cbor-x';
 import {
@@ -28,7 +29,7 @@ import {
 
 export const WIRE_VERSION = 1;
 
-export const MESSAGE_KINDS = ['summary', 'alert', 'gap', 'revision'] as const;
+export const MESSAGE_KINDS = ['summary', 'alert', 'gap', 'revision', 'baseline'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
 /** 1-64 of A-Z a-z 0-9 . _ - : what a device id and a site may be (each becomes a topic level). */
@@ -249,17 +250,42 @@ const gapBodyCheck = object({
 });
 export type GapBody = Checked<typeof gapBodyCheck>;
 
+/**
+ * A baseline the agent compares a model version's windows with, sent once before the first summary
+ * compared with it (and again whenever it changes), so the collector can have a fleet baseline
+ * without an upload. `model_version` is the baseline's own key: a version, or "*" for every version.
+ */
+const baselineBodyCheck = object({
+  model: string,
+  model_version: string,
+  /** Hex SHA-256 of `profile` (the first 32 digits): the same baseline from two devices is one. */
+  id: string,
+  source: string,
+  created_at: count,
+  records: count,
+  /** WindowProfile.encode() of the reference data. */
+  profile: bytes,
+});
+export type BaselineBody = Checked<typeof baselineBodyCheck>;
+
+/** A baseline's id: the first 32 hex digits of the SHA-256 of its encoded profile. */
+export function baselineId(profile: Uint8Array): string {
+  return createHash('sha256').update(profile).digest('hex').slice(0, 32);
+}
+
 export type Body =
   | { kind: 'summary'; body: WindowBody }
   | { kind: 'revision'; body: WindowBody }
   | { kind: 'alert'; body: AlertBody }
-  | { kind: 'gap'; body: GapBody };
+  | { kind: 'gap'; body: GapBody }
+  | { kind: 'baseline'; body: BaselineBody };
 
 const bodyChecks: Record<MessageKind, WireCheck<unknown>> = {
   summary: windowBodyCheck,
   revision: windowBodyCheck,
   alert: alertBodyCheck,
   gap: gapBodyCheck,
+  baseline: baselineBodyCheck,
 };
 
 export function encodeBody(b: Body): Uint8Array {
@@ -282,6 +308,13 @@ export function decodeBody(kind: MessageKind, buf: Uint8Array): Decoded<Body> {
   if (kind === 'gap') {
     const g = res.value as GapBody;
     if (g.to_seq < g.from_seq) return { ok: false, reason: 'bad_body', detail: 'gap body: to_seq is before from_seq' };
+  }
+  if (kind === 'baseline') {
+    const b = res.value as BaselineBody;
+    if (!NAME_CHARS.test(b.model) || b.model_version === '') {
+      return { ok: false, reason: 'bad_body', detail: 'baseline body: model must be 1-64 of A-Z a-z 0-9 . _ -, model_version not empty' };
+    }
+    if (b.id !== baselineId(b.profile)) return { ok: false, reason: 'bad_body', detail: 'baseline body: id is not the hash of the profile' };
   }
   if (kind === 'summary' || kind === 'revision') {
     const w = res.value as WindowBody;

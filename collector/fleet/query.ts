@@ -30,7 +30,10 @@ export interface StoredBaselineRow {
   source: string;
   created_at: number;
   uploaded_at: number;
+  /** The admin token's name, or 'agents' for a merge of baselines agents sent. */
   uploaded_by: string;
+  /** 0: uploaded by an admin; n: the merge of n distinct baselines sent by agents. */
+  agents: number;
 }
 
 export interface DriftingDevice {
@@ -87,6 +90,7 @@ export class FleetQueries {
   private readonly versionDevices: Database.Statement;
   private readonly putBaselineStmt: Database.Statement;
   private readonly baselineStmt: Database.Statement;
+  private readonly exactBaselineStmt: Database.Statement;
   private readonly driftingStmt: Database.Statement;
 
   constructor(db: Database.Database) {
@@ -100,10 +104,11 @@ export class FleetQueries {
       SELECT count(*) AS n FROM fleet_buckets
       WHERE model = ? AND model_version = ? AND resolution = ? AND scope = ? AND start_ms >= ? AND start_ms < ?`);
     this.putBaselineStmt = db.prepare(`
-      INSERT INTO baselines (model, model_version, profile, records, source, created_at, uploaded_at, uploaded_by)
-      VALUES (@model, @model_version, @profile, @records, @source, @created_at, @uploaded_at, @uploaded_by)
+      INSERT INTO baselines (model, model_version, profile, records, source, created_at, uploaded_at, uploaded_by, agents)
+      VALUES (@model, @model_version, @profile, @records, @source, @created_at, @uploaded_at, @uploaded_by, @agents)
       ON CONFLICT (model, model_version) DO UPDATE SET profile = excluded.profile, records = excluded.records, source = excluded.source,
-        created_at = excluded.created_at, uploaded_at = excluded.uploaded_at, uploaded_by = excluded.uploaded_by`);
+        created_at = excluded.created_at, uploaded_at = excluded.uploaded_at, uploaded_by = excluded.uploaded_by, agents = excluded.agents`);
+    this.exactBaselineStmt = db.prepare('SELECT * FROM baselines WHERE model = ? AND model_version = ?');
     this.baselineStmt = db.prepare("SELECT * FROM baselines WHERE model = ? AND model_version IN (?, '*') ORDER BY model_version = '*' LIMIT 1");
     // Mean drift share over each device's windows that had a baseline (the first part of a window).
     this.driftingStmt = db.prepare(`
@@ -148,6 +153,11 @@ export class FleetQueries {
 
   putBaseline(b: StoredBaselineRow): void {
     this.putBaselineStmt.run(b);
+  }
+
+  /** The baseline stored under exactly this key (a version, or '*'), with no fallback. */
+  baselineAt(model: string, key: string): StoredBaselineRow | null {
+    return (this.exactBaselineStmt.get(model, key) as StoredBaselineRow | undefined) ?? null;
   }
 
   baselineFor(model: string, version: string): StoredBaselineRow | null {

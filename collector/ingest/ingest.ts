@@ -22,7 +22,7 @@ import {
 } from '../../agent/wire/index.js';
 import type { CollectorLogger } from '../log.js';
 import { DETAIL_CAP, type CollectorStore, type IncomingMessage } from '../store/index.js';
-import { checkProfile, type ProfileCheckMode } from './profile-check.js';
+import { checkBaselineProfile, checkProfile, type ProfileCheckMode } from './profile-check.js';
 
 export type IngestResult =
   | { status: 'stored' }
@@ -232,6 +232,10 @@ export class Ingest {
     if (b.kind === 'summary' || b.kind === 'revision') {
       const problem = checkProfile(b.body, this.profileCheck);
       if (problem !== null) return new Refusal('bad_body', `${b.kind} body: ${problem}`, env.device);
+    }
+    if (b.kind === 'baseline') {
+      const problem = checkBaselineProfile(b.body);
+      if (problem !== null) return new Refusal('bad_body', `baseline body: ${problem}`, env.device);
     }
     return { body: b, plain: plain.value };
   }

@@ -5,7 +5,7 @@
 // version, of the summary's model, version and window, with the sections a profile has. Profiles are decoded in full where they are used (fleet merges), which
 // must treat a ProfileDecodeError as a bad summary, not a fault.
 import { PROFILE_FORMAT_VERSION, WindowProfile } from '../../agent/profile/index.js';
-import type { WindowBody } from '../../agent/wire/index.js';
+import type { BaselineBody, WindowBody } from '../../agent/wire/index.js';
 import { topLevelMap, type Peeked } from './cbor-walk.js';
 
 export type ProfileCheckMode = 'structural' | 'full';
@@ -68,4 +68,18 @@ function show(v: unknown): string {
   // A decoded map may carry its own `toString` key, which String() would try to call.
   if (v !== null && typeof v === 'object') return Array.isArray(v) ? 'an array' : 'a map';
   return String(v);
+}
+
+/**
+ * A baseline's profile, decoded in full (baselines are rare: one per device and version, sent when
+ * it changes), and of the model the body names.
+ */
+export function checkBaselineProfile(body: BaselineBody): string | null {
+  let p: WindowProfile;
+  try {
+    p = WindowProfile.decode(body.profile);
+  } catch (err) {
+    return (err as Error).message.replace(/\n\s*/g, ' ');
+  }
+  return p.model === body.model ? null : `the profile is of model ${JSON.stringify(p.model)}, the body says ${JSON.stringify(body.model)}`;
 }

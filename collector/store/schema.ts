@@ -190,4 +190,42 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (model, model_version, resolution, start_ms)
   ) WITHOUT ROWID;
   `,
+  // 3: baselines sent by agents (a 'baseline' message before the first summary compared with one).
+  // SQLite cannot change a CHECK constraint: the dedupe log is copied to a new table. A version's
+  // fleet baseline is an admin's upload, else the merge of every distinct baseline its agents sent.
+  `
+  CREATE TABLE messages_new (
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('summary', 'revision', 'alert', 'gap', 'baseline')),
+    sent_at INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    PRIMARY KEY (device, seq)
+  ) WITHOUT ROWID;
+  INSERT INTO messages_new SELECT device, seq, kind, sent_at, received_at, bytes FROM messages;
+  DROP TABLE messages;
+  ALTER TABLE messages_new RENAME TO messages;
+  ALTER TABLE baselines ADD COLUMN agents INTEGER NOT NULL DEFAULT 0; -- 0: uploaded; n: the merge of n agents' baselines
+  CREATE TABLE agent_baselines (    -- each distinct baseline agents sent, by the hash of its profile
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,    -- the agent's key: a version, or '*'
+    id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    records INTEGER NOT NULL,
+    first_device TEXT NOT NULL,
+    devices INTEGER NOT NULL,       -- distinct devices that sent it
+    received_at INTEGER NOT NULL,   -- the first copy
+    merged INTEGER NOT NULL,        -- 1: in the fleet baseline; 0: kept out (an upload was there, or it would not merge)
+    PRIMARY KEY (model, model_version, id)
+  ) WITHOUT ROWID;
+  CREATE TABLE agent_baseline_devices (
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    id TEXT NOT NULL,
+    device TEXT NOT NULL,
+    PRIMARY KEY (model, model_version, id, device)
+  ) WITHOUT ROWID;
+  `,
 ];

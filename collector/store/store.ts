@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { AlertBody, GapBody, StatusMessage, WindowBody } from '../../agent/wire/index.js';
+import type { AlertBody, BaselineBody, GapBody, StatusMessage, WindowBody } from '../../agent/wire/index.js';
+import { WindowProfile } from '../../agent/profile/index.js';
 import { FleetQueries, type DriftingDevice, type FleetModelRow, type FleetProfile, type FleetProfileQuery, type StoredBaselineRow } from '../fleet/query.js';
 import { AlertQueries, type NewSilence } from '../alerts/queries.js';
 import type { FleetAlert, Silence } from '../alerts/engine.js';
@@ -38,6 +39,10 @@ export class CollectorStore {
   private readonly insertAlert: Database.Statement;
   private readonly insertGap: Database.Statement;
   private readonly upsertRejection: Database.Statement;
+  private readonly insertBaselineDevice: Database.Statement;
+  private readonly countBaselineDevice: Database.Statement;
+  private readonly insertAgentBaseline: Database.Statement;
+  private readonly markBaselineMerged: Database.Statement;
   private readonly upsertStatus: Database.Statement;
   private readonly messageTx: (m: IncomingMessage) => WriteOutcome;
   private readonly duplicateTx: (device: string, site: string, seq: number, at: number) => void;
@@ -76,6 +81,13 @@ export class CollectorStore {
     this.insertGap = db.prepare(`
       INSERT INTO gaps (device, seq, from_seq, to_seq, messages, records, windows_from, windows_to, received_at)
       VALUES (@device, @seq, @from_seq, @to_seq, @messages, @records, @windows_from, @windows_to, @received_at)`);
+    this.insertBaselineDevice = db.prepare('INSERT INTO agent_baseline_devices (model, model_version, id, device) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
+    this.countBaselineDevice = db.prepare('UPDATE agent_baselines SET devices = devices + 1 WHERE model = ? AND model_version = ? AND id = ?');
+    this.insertAgentBaseline = db.prepare(`
+      INSERT INTO agent_baselines (model, model_version, id, source, created_at, records, first_device, devices, received_at, merged)
+      VALUES (@model, @model_version, @id, @source, @created_at, @records, @device, 1, @received_at, @merged)
+      ON CONFLICT DO NOTHING`);
+    this.markBaselineMerged = db.prepare('UPDATE agent_baselines SET merged = 1 WHERE model = ? AND model_version = ? AND id = ?');
     this.upsertRejection = db.prepare(`
       INSERT INTO rejections (device, reason, count, last_detail, last_at) VALUES (@device, @reason, 1, @detail, @at)
       ON CONFLICT (device, reason) DO UPDATE SET count = count + 1, last_detail = excluded.last_detail, last_at = excluded.last_at`);
@@ -182,6 +194,9 @@ export class CollectorStore {
       case 'gap':
         this.writeGap(m, m.body.body);
         break;
+      case 'baseline':
+        this.writeBaseline(m, m.body.body);
+        break;
     }
     return 'stored';
   }
@@ -254,6 +269,46 @@ export class CollectorStore {
       windows_to: g.windows_to,
       received_at: m.received_at,
     });
+  }
+
+  /**
+   * A baseline an agent sent. The same baseline (by id) from another device is only counted. A new
+   * one is merged into the version's fleet baseline unless an admin uploaded that one: an upload
+   * is a decision, agents' baselines are a default.
+   */
+  private writeBaseline(m: IncomingMessage, b: BaselineBody): void {
+    const newDevice = this.insertBaselineDevice.run(b.model, b.model_version, b.id, m.device).changes === 1;
+    const row = { model: b.model, model_version: b.model_version, id: b.id, source: b.source, created_at: b.created_at, records: b.records, device: m.device, received_at: m.received_at };
+    const known = this.insertAgentBaseline.run({ ...row, merged: 0 }).changes === 0;
+    if (known) {
+      if (newDevice) this.countBaselineDevice.run(b.model, b.model_version, b.id);
+      return;
+    }
+    const current = this.fq.baselineAt(b.model, b.model_version);
+    if (current !== null && current.agents === 0) return;
+    let profile = b.profile;
+    if (current !== null) {
+      const merged = WindowProfile.decode(current.profile);
+      try {
+        merged.merge(WindowProfile.decode(b.profile));
+      } catch {
+        return; // of another version or task than the baselines merged so far: kept out
+      }
+      profile = merged.encode();
+    }
+    const agents = (current?.agents ?? 0) + 1;
+    this.fq.putBaseline({
+      model: b.model,
+      model_version: b.model_version,
+      profile,
+      records: (current?.records ?? 0) + b.records,
+      source: agents === 1 ? `${b.source} (sent by ${m.device})` : `the merge of ${agents} baselines sent by agents`,
+      created_at: Math.max(current?.created_at ?? 0, b.created_at),
+      uploaded_at: m.received_at,
+      uploaded_by: 'agents',
+      agents,
+    });
+    this.markBaselineMerged.run(b.model, b.model_version, b.id);
   }
 
   // ---- queries (HTTP API, command line) ----

@@ -160,7 +160,7 @@ async function main(): Promise<void> {
       dev.run(id, `site-${i % SITES}`, firstDay, now - (i % 600) * 1000, online, now - 3_600_000, scheduled ? 'scheduled' : 'continuous', scheduled ? '0 */6 * * *' : null, DAYS * 1440, DAYS * 1440);
       if (i % 33 === 0) alert.run(id, now - 120_000);
     }
-    store.putBaseline({ model: 'fraud', model_version: 'v1', profile: baseline.encode(), records: baseline.count, source: 'bench', created_at: now, uploaded_at: now, uploaded_by: 'bench' });
+    store.putBaseline({ model: 'fraud', model_version: 'v1', profile: baseline.encode(), records: baseline.count, source: 'bench', created_at: now, uploaded_at: now, uploaded_by: 'bench', agents: 0 });
   })();
   new AlertEngine(db, defaultCollectorConfig().alerts, silentCollectorLogger).evaluate(now);
   const writeMs = ms(t0);

@@ -107,7 +107,7 @@ describe('fleet alerts', () => {
     h = harness();
     for (let w = 0; w < 20; w++) put(summary({ device: 'd1', seq: w + 1 }, windowBody(profile({ index: w, records: 40, seed: w + 1, shift: { x1: 2 } }))));
     const base = profile({ records: 3000, seed: 99 });
-    h.store.putBaseline({ model: 'm', model_version: 'v1', profile: base.encode(), records: base.count, source: 't', created_at: T0, uploaded_at: T0, uploaded_by: 'tests' });
+    h.store.putBaseline({ model: 'm', model_version: 'v1', profile: base.encode(), records: base.count, source: 't', created_at: T0, uploaded_at: T0, uploaded_by: 'tests', agents: 0 });
     new FleetAggregator(h.store.db, { log }).catchUp();
     const rule = (min: number): FleetRule => ({ name: 'fleet_drift_m', kind: 'fleet_drift', model: 'm', version: null, min_share: min, for: 0, severity: 'critical' });
     const none = { device_offline: null, sync_overdue: null, gap: null };

@@ -8,12 +8,14 @@ import { Ingest, type ProfileCheckMode } from '../../collector/ingest/index.js';
 import { createCollectorLogger } from '../../collector/log.js';
 import { CollectorStore } from '../../collector/store/index.js';
 import {
+  baselineId,
   encodeBody,
   encodeEnvelope,
   encodeStatus,
   topicFor,
   WIRE_VERSION,
   type AlertBody,
+  type BaselineBody,
   type GapBody,
   type MessageKind,
   type StatusMessage,
@@ -126,6 +128,12 @@ export function gapBody(over: Partial<GapBody> = {}): GapBody {
   return { from_seq: 3, to_seq: 5, messages: 3, records: 600, windows_from: T0, windows_to: T0 + 3 * MIN, reason: 'outbox_full', ...over };
 }
 
+/** A baseline body as an agent sends it, around a profile (its key is the profile's version). */
+export function baselineBody(p: WindowProfile = profile({ records: 1_000 }), over: Partial<BaselineBody> = {}): BaselineBody {
+  const bytes = p.encode();
+  return { model: p.model, model_version: p.modelVersion, id: baselineId(bytes), source: 'learned', created_at: T0, records: p.count, profile: bytes, ...over };
+}
+
 export function alertBody(alerts: WireAlert[] = [wireAlert()]): AlertBody {
   return { alerts };
 }
@@ -144,7 +152,7 @@ export interface EnvelopeOptions {
 }
 
 /** An envelope of any kind with its body, and the topic it goes out on. */
-export function envelope(kind: MessageKind, body: WindowBody | AlertBody | GapBody, o: EnvelopeOptions): Message {
+export function envelope(kind: MessageKind, body: WindowBody | AlertBody | GapBody | BaselineBody, o: EnvelopeOptions): Message {
   const device = o.device ?? 'd1';
   const site = o.site ?? 's1';
   const encoded = encodeBody({ kind, body } as Parameters<typeof encodeBody>[0]);
@@ -156,6 +164,7 @@ export const summary = (o: EnvelopeOptions, body: WindowBody = windowBody()): Me
 export const revision = (o: EnvelopeOptions, body: WindowBody): Message => envelope('revision', body, o);
 export const gap = (o: EnvelopeOptions, body: GapBody = gapBody()): Message => envelope('gap', body, o);
 export const alert = (o: EnvelopeOptions, body: AlertBody = alertBody()): Message => envelope('alert', body, o);
+export const baseline = (o: EnvelopeOptions, body: BaselineBody = baselineBody()): Message => envelope('baseline', body, o);
 
 export function status(over: Partial<StatusMessage> = {}): Message {
   const s: StatusMessage = {

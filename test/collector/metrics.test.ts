@@ -47,7 +47,7 @@ describe('collector /metrics', () => {
     put(alert({ device: 'd3', seq: 100 }, alertBody([wireAlert({ id: 3, rule: 'drift', severity: 'critical', state: 'firing' })])));
     for (let w = 0; w < 90; w++) put(summary({ device: 'd1', seq: w + 1 }, windowBody(profile({ index: w, records: 40, seed: w + 1, shift: { x1: 2 } }))));
     baseline = profile({ records: 3000, seed: 99 });
-    h.store.putBaseline({ model: 'm', model_version: '*', profile: baseline.encode(), records: baseline.count, source: 't', created_at: T0, uploaded_at: T0, uploaded_by: 'tests' });
+    h.store.putBaseline({ model: 'm', model_version: '*', profile: baseline.encode(), records: baseline.count, source: 't', created_at: T0, uploaded_at: T0, uploaded_by: 'tests', agents: 0 });
     new FleetAggregator(h.store.db, { log }).catchUp();
     app = buildApi(h.store, {
       log,

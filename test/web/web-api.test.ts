@@ -46,7 +46,7 @@ describe('web API', () => {
       expect(h.ingest.fromMqtt(st.topic, st.bytes).status).toBe('status');
     }
     new FleetAggregator(h.store.db, { log }).catchUp();
-    h.store.putBaseline({ model: 'm', model_version: 'v1', profile: base.encode(), records: base.count, source: 'test', created_at: T0, uploaded_at: T0, uploaded_by: 'tests' });
+    h.store.putBaseline({ model: 'm', model_version: 'v1', profile: base.encode(), records: base.count, source: 'test', created_at: T0, uploaded_at: T0, uploaded_by: 'tests', agents: 0 });
     app = await buildWebApp(h.store, { log, tokens: TOKENS, now: () => T0 + WINDOWS * MIN, webDir });
   });
 

@@ -124,6 +124,7 @@ export const fleetRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
         created_at: parsed.file.created_at,
         uploaded_at: ctx.now(),
         uploaded_by: callerOf(req)?.name ?? 'unknown',
+        agents: 0,
       };
       store.putBaseline(row);
       return reply.code(201).send(baselineInfo(row));
@@ -131,6 +132,16 @@ export const fleetRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
   });
 };
 
-function baselineInfo(b: { model: string; model_version: string; records: number; source: string; created_at: number; uploaded_at: number; uploaded_by: string }) {
-  return { model: b.model, version: b.model_version, records: b.records, source: b.source, created_at: b.created_at, uploaded_at: b.uploaded_at, uploaded_by: b.uploaded_by };
+function baselineInfo(b: { model: string; model_version: string; records: number; source: string; created_at: number; uploaded_at: number; uploaded_by: string; agents: number }) {
+  return {
+    model: b.model,
+    version: b.model_version,
+    records: b.records,
+    source: b.source,
+    created_at: b.created_at,
+    uploaded_at: b.uploaded_at,
+    uploaded_by: b.uploaded_by,
+    from: b.agents === 0 ? 'upload' : 'agents',
+    agents: b.agents,
+  };
 }

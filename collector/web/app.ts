@@ -1,6 +1,7 @@
 // The collector's fleet page: a single page of plain DOM and uPlot, served by the collector itself
 // (collector/http/routes/web.ts) and reading its /api with a token the user types once per tab.
-// Routes live in the hash: #/fleet, #/device/<id>[/<model>], #/model[/<model>/<version>], #/alerts.
+// Routes live in the hash: #/fleet, #/device/<id>[/<model>], #/model[/<model>/<version>], #/alerts,
+// with the device's and the model's time range after a `?` (range.ts).
 import 'uplot/dist/uPlot.min.css';
 import './app.css';
 import { AuthNeeded, token } from './api.js';
@@ -33,7 +34,8 @@ async function render(): Promise<void> {
   for (const d of disposers.splice(0)) d();
   const root = mainEl();
   clear(root);
-  const parts = location.hash.replace(/^#\/?/, '').split('/').map((p) => decodeURIComponent(p));
+  const [route = '', query = ''] = location.hash.replace(/^#\/?/, '').split('?', 2);
+  const parts = route.split('/').map((p) => decodeURIComponent(p));
   const name = parts[0] || 'fleet';
   const view = ROUTES[name];
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('current', a.getAttribute('data-nav') === name);
@@ -43,7 +45,7 @@ async function render(): Promise<void> {
     root.append(note(`No page "${name}". Try the fleet.`, 'error'));
     return;
   }
-  const ctx = { root, live: () => gen === generation, track: (d: Dispose) => (gen === generation ? disposers.push(d) : d()) };
+  const ctx = { root, live: () => gen === generation, track: (d: Dispose) => (gen === generation ? disposers.push(d) : d()), query: new URLSearchParams(query) };
   try {
     await view(ctx, ...parts.slice(1).filter((p) => p !== ''));
   } catch (err) {

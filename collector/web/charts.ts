@@ -86,7 +86,8 @@ export function heatmap(data: HeatmapData): HTMLElement {
   const wrap = el('figure', { class: 'heatmap' }, el('figcaption', {}, 'Fleet drift: PSI per feature and time bucket (outlined: drifted by the rule)'));
   const cols = Math.max(1, data.columns.length);
   const cellW = Math.max(6, Math.min(40, Math.floor(760 / cols)));
-  const canvas = el('canvas', { width: LABEL_W + cols * cellW + 10, height: AXIS_H + data.rows.length * CELL_H + 4, 'data-rows': data.rows.length, 'data-columns': data.columns.length });
+  // Wide enough for the first and last column's times side by side, however few columns a range has.
+  const canvas = el('canvas', { width: Math.max(LABEL_W + cols * cellW + 10, LABEL_W + 360), height: AXIS_H + data.rows.length * CELL_H + 4, 'data-rows': data.rows.length, 'data-columns': data.columns.length });
   const readout = el('p', { class: 'muted readout' }, 'hover a cell');
   wrap.append(canvas, readout, legend());
   const g = canvas.getContext('2d');

@@ -2,7 +2,8 @@
 // 127.0.0.1) against a real collector: three in-process agents tail generated logs and sync over
 // MQTT to the collector's embedded broker; one log has feature f0 drifting. The page asks for the
 // token, lists the three devices, opens the drifting one, shows f0's chart, and the model view
-// draws the fleet drift heatmap. Screenshots go to test-output/web/.
+// draws the fleet drift heatmap, also over a narrower time range kept in the address. Screenshots go
+// to test-output/web/.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -194,6 +195,44 @@ describe('the fleet page in Chromium', () => {
     await page.waitForSelector('text=13 device windows');
     expect((await page.textContent('#fleet-drifted'))?.split(', ')[0]).toBe('f0');
     await page.screenshot({ path: path.join(SHOTS, '4b-model-site.png'), fullPage: true });
+
+    // The time range: the first five minutes (UTC) narrow every part of the model view to their
+    // five windows, and the range is in the address, so a reload keeps it.
+    const heatmapColumns = () => page.getAttribute('figure.heatmap canvas[data-drawn]', 'data-columns').then(Number);
+    await page.goto(`${url}/#/model/fraud/v1`);
+    await page.waitForSelector('figure.heatmap canvas[data-drawn]');
+    expect(await page.getAttribute('#range-form button[data-range="all"]', 'aria-pressed')).toBe('true');
+    await page.fill('#range-from', '2026-01-01T00:00');
+    await page.fill('#range-to', '2026-01-01T00:05');
+    await page.click('#range-apply');
+    await page.waitForFunction(() => location.hash === '#/model/fraud/v1?from=2026-01-01T00:00Z&to=2026-01-01T00:05Z');
+    await page.waitForSelector('text=15 device windows'); // 3 devices x 5 windows, in the fleet profile
+    expect(await heatmapColumns()).toBe(5);
+    expect(await page.$$eval('#top-devices tbody tr td:nth-child(3)', (tds) => tds.map((td) => td.textContent))).toEqual(['5', '5', '5']);
+    expect(await page.textContent('#versions tr[data-version="v1"] td:nth-child(3)')).toBe('15');
+    await page.screenshot({ path: path.join(SHOTS, '4c-model-range.png'), fullPage: true });
+    await page.reload();
+    await page.waitForSelector('text=15 device windows');
+    expect(await heatmapColumns()).toBe(5);
+    expect(await page.inputValue('#range-from')).toBe('2026-01-01T00:00');
+    expect(await page.inputValue('#range-to')).toBe('2026-01-01T00:05');
+    // A range before the data: every section says it has nothing there.
+    await page.fill('#range-from', '2025-12-01T00:00');
+    await page.fill('#range-to', '2025-12-02T00:00');
+    await page.click('#range-apply');
+    await page.waitForSelector('text=No rolled-up buckets in this range.');
+    expect(await page.textContent('main')).toContain('No bucket in this range.');
+    // "Last 1 h" ends at the newest data (the logs are of January 2026, long before the clock's now),
+    // so it holds every window again; "all" is the view as it was without a range.
+    await page.click('#range-form button[data-range="1h"]');
+    await page.waitForFunction(() => location.hash === '#/model/fraud/v1?range=1h' && document.querySelector('figure.heatmap canvas[data-drawn]') !== null);
+    expect(await heatmapColumns()).toBeGreaterThanOrEqual(CLOSED);
+    await page.click('#range-form button[data-range="all"]');
+    await page.waitForFunction(() => location.hash === '#/model/fraud/v1' && document.querySelector('figure.heatmap canvas[data-drawn]') !== null);
+    expect(await heatmapColumns()).toBe(columns);
+    // The device view takes the same range: edge-c's first five windows.
+    await page.goto(`${url}/#/device/edge-c?from=2026-01-01T00:00Z&to=2026-01-01T00:05Z`);
+    await page.waitForSelector('text=newest 5 windows in the range');
 
     // Alerts: the fleet alert for f0 is there, listing edge-c; acknowledging it with a read token
     // says an admin one is needed.

@@ -1,15 +1,18 @@
 // Device: what it runs, its serving figures per window (latency quantiles, records, errors), drift
 // per feature over time from the drift reports it sent (PSI per feature, the features that drifted,
-// one feature's own chart on a click), and the gaps its outbox left.
+// one feature's own chart on a click), and the gaps its outbox left. The windows and the drift are
+// those of the range picked (range.ts; a preset ends at the model's newest window), else the newest.
 import { api, ApiFailure, enc, qs } from '../api.js';
 import { timeChart, type Series } from '../charts.js';
 import { clear, el, fmtAgo, fmtNum, fmtPct, fmtTime, note, section } from '../dom.js';
 import type { DeviceDetail, DriftAnswer, WindowRow } from '../types.js';
+import { parseRange, rangePicker, resolveRange } from '../range.js';
 import type { ViewContext } from './view.js';
 
 const WINDOWS = 500;
 
 export async function deviceView(ctx: ViewContext, id = '', model?: string): Promise<void> {
+  const { range, ignored } = parseRange(ctx.query);
   let d: DeviceDetail;
   try {
     d = await api.get<DeviceDetail>(`/api/devices/${enc(id)}`);
@@ -40,12 +43,23 @@ export async function deviceView(ctx: ViewContext, id = '', model?: string): Pro
   if (chosen === undefined) {
     ctx.root.append(note('This device has sent no window summaries yet.'));
   } else {
+    // A device that syncs late or stopped: its own newest window, not the clock, ends a preset.
+    const newest = d.models.find((m) => m.model === chosen)?.last_window_end ?? Date.now();
+    const span = resolveRange(range, newest);
+    const spanQs = { from: span?.from, to: span?.to };
     const [windows, drift] = await Promise.all([
-      api.get<{ windows: WindowRow[] }>(`/api/devices/${enc(id)}/windows${qs({ model: chosen, limit: WINDOWS })}`),
-      api.get<DriftAnswer>(`/api/devices/${enc(id)}/drift${qs({ model: chosen })}`),
+      api.get<{ windows: WindowRow[] }>(`/api/devices/${enc(id)}/windows${qs({ model: chosen, ...spanQs, limit: WINDOWS })}`),
+      api.get<DriftAnswer>(`/api/devices/${enc(id)}/drift${qs({ model: chosen, ...spanQs })}`),
     ]);
     if (!ctx.live()) return;
-    ctx.root.append(servingSection(ctx, chosen, windows.windows), driftSection(ctx, drift));
+    // "all" fills the custom inputs with the windows shown, so they can be narrowed from there.
+    const oldest = windows.windows.at(-1);
+    const shown = span ?? (oldest === undefined ? null : { from: oldest.start_ms, to: newest });
+    ctx.root.append(
+      el('div', { class: 'panel pickers' }, rangePicker(range, shown, `the presets end at ${chosen}'s newest window on this device, ${fmtTime(newest)}`, ignored)),
+      servingSection(ctx, chosen, windows.windows, span !== null),
+      driftSection(ctx, drift),
+    );
   }
   ctx.root.append(gapsSection(d));
 }
@@ -66,11 +80,11 @@ function modelsTable(d: DeviceDetail, chosen: string | undefined): HTMLElement {
   );
 }
 
-function servingSection(ctx: ViewContext, model: string, rows: WindowRow[]): HTMLElement {
+function servingSection(ctx: ViewContext, model: string, rows: WindowRow[], ranged: boolean): HTMLElement {
   const times = rows.map((w) => w.start_ms);
   const col = (f: (w: WindowRow) => number | null): (number | null)[] => rows.map(f);
   return section(
-    `Serving: ${model} (newest ${rows.length} windows)`,
+    `Serving: ${model} (newest ${rows.length} windows${ranged ? ' in the range' : ''})`,
     timeChart('Latency (ms)', times, [
       { label: 'p50', values: col((w) => w.latency_p50) },
       { label: 'p95', values: col((w) => w.latency_p95) },
@@ -87,6 +101,7 @@ function servingSection(ctx: ViewContext, model: string, rows: WindowRow[]): HTM
 
 function driftSection(ctx: ViewContext, a: DriftAnswer): HTMLElement {
   const withReport = a.windows.filter((w) => w.report);
+  if (a.windows.length === 0) return section('Drift per feature', note('No windows in this range.'));
   if (withReport.length === 0) {
     return section('Drift per feature', note('No drift reports: the agent has no baseline for this model, so its windows carry none.'));
   }

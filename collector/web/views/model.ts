@@ -1,17 +1,24 @@
 // Model: the models and versions the fleet runs (/api/models); for one version, the fleet drift
 // heatmap (feature x time, each bucket's merged profile against the baseline), the model's versions
-// side by side, the devices that drift most, and the merged fleet profile over the same range.
+// side by side, the devices that drift most, and the merged fleet profile over the same range: the
+// version's whole span, or the range picked (range.ts) for all of them at once.
 import { api, ApiFailure, enc, qs } from '../api.js';
 import { heatmap } from '../charts.js';
 import { el, fmtNum, fmtPct, fmtTime, note, routeLink, section } from '../dom.js';
 import type { CompareAnswer, FleetAnswer, HeatmapAnswer, ModelsAnswer, TopDevicesAnswer } from '../types.js';
+import { parseRange, rangePicker, resolveRange, withRange, type Span, type TimeRange } from '../range.js';
 import type { ViewContext } from './view.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/** `scope`: `fleet` (the default), `site:<name>` or `tag:<name>`: whose merged profiles the heatmap and the fleet profile show. */
+/**
+ * `scope`: `fleet` (the default), `site:<name>` or `tag:<name>`: whose merged profiles the heatmap and
+ * the fleet profile show. The time range (the hash's query, range.ts) applies to every request below
+ * but the list of models; "all" is the version's whole span.
+ */
 export async function modelView(ctx: ViewContext, model?: string, version?: string, scope = 'fleet'): Promise<void> {
+  const { range, ignored } = parseRange(ctx.query);
   const { models } = await api.get<ModelsAnswer>('/api/models');
   if (!ctx.live()) return;
   ctx.root.append(
@@ -22,7 +29,7 @@ export async function modelView(ctx: ViewContext, model?: string, version?: stri
         el('tbody', {}, ...models.flatMap((m) => m.versions.map((v) =>
           el('tr', { class: m.model === model && v.version === version ? 'selected' : '' },
             el('td', {}, m.model),
-            el('td', {}, routeLink(`#/model/${enc(m.model)}/${enc(v.version)}`, v.version)),
+            el('td', {}, routeLink(withRange(`#/model/${enc(m.model)}/${enc(v.version)}`, range), v.version)),
             el('td', { class: 'num' }, fmtNum(v.windows)), el('td', { class: 'num' }, fmtNum(v.records)),
             el('td', {}, `${fmtTime(v.first_day).slice(0, 10)} – ${fmtTime(v.last_day).slice(0, 10)}`),
             el('td', {}, v.sites.join(', ')))))))),
@@ -32,31 +39,37 @@ export async function modelView(ctx: ViewContext, model?: string, version?: stri
     if (model !== undefined) ctx.root.append(note(`The fleet has no rolled-up windows of ${model} ${version ?? ''}.`, 'error'));
     return;
   }
-  // The version's whole span, by hours (days beyond 10 days); a short span is redrawn by windows.
-  let from = chosen.first_day;
-  const to = chosen.last_day + DAY;
-  let resolution: 'window' | 'hour' | 'day' = to - from <= 10 * DAY ? 'hour' : 'day';
   const base = `/api/models/${enc(model)}/versions/${enc(version)}`;
   const scopeQs = { site: scope.startsWith('site:') ? scope.slice(5) : undefined, tag: scope.startsWith('tag:') ? scope.slice(4) : undefined };
-  let map: HeatmapAnswer | null = null;
+  // "all": the version's whole span. A preset ends at the fleet's newest data of the version (not
+  // the scope's, so switching scope keeps the range), found only when a preset asks for it.
+  const newest = range.kind === 'last' ? await newestData(base, chosen.last_day) : chosen.last_day + DAY;
+  if (!ctx.live()) return;
+  const span = resolveRange(range, newest) ?? { from: chosen.first_day, to: chosen.last_day + DAY };
+  let from = span.from;
+  let resolution = resolutionFor(span);
+  let map: HeatmapAnswer | ApiFailure | null = null;
   try {
-    map = await api.get<HeatmapAnswer>(`${base}/heatmap${qs({ from, to, resolution, ...scopeQs })}`);
+    map = await api.get<HeatmapAnswer>(`${base}/heatmap${qs({ from, to: span.to, resolution, ...scopeQs })}`);
     const first = map.buckets[0];
     const last = map.buckets.at(-1);
+    // Data that fills 3 hours or less of hour buckets is redrawn by windows.
     if (resolution === 'hour' && first !== undefined && last !== undefined && last.start - first.start <= 3 * HOUR) {
-      const fine = await tryGet<HeatmapAnswer>(`${base}/heatmap${qs({ from: first.start, to: last.start + HOUR, resolution: 'window', ...scopeQs })}`);
-      if (fine !== null) map = fine;
+      const fine = await tryGet<HeatmapAnswer>(`${base}/heatmap${qs({ from: Math.max(first.start, span.from), to: Math.min(last.start + HOUR, span.to), resolution: 'window', ...scopeQs })}`);
+      if (fine !== null && fine.buckets.length > 0) map = fine;
     }
     if (map.buckets[0] !== undefined) {
       from = map.buckets[0].start;
       resolution = map.resolution;
     }
   } catch (err) {
-    if (!(err instanceof ApiFailure && err.status === 404)) throw err;
+    // 404: no baseline (the section says how to upload one); 400: more buckets than one answer holds.
+    if (!(err instanceof ApiFailure && (err.status === 404 || err.status === 400))) throw err;
+    map = err.status === 404 ? null : err;
   }
   // Up to the end of the last bucket shown, so the table and the profile cover what the map shows.
-  const lastStart = map?.buckets.at(-1)?.start;
-  const rangeTo = lastStart === undefined ? to : lastStart + (resolution === 'window' ? 1 : resolution === 'hour' ? HOUR : DAY);
+  const lastStart = map instanceof ApiFailure ? undefined : map?.buckets.at(-1)?.start;
+  const rangeTo = lastStart === undefined ? span.to : Math.min(span.to, lastStart + (resolution === 'window' ? 1 : resolution === 'hour' ? HOUR : DAY));
   const [top, fleet, compare] = await Promise.all([
     api.get<TopDevicesAnswer>(`${base}/top-devices${qs({ from, to: rangeTo, limit: 10 })}`),
     api.get<FleetAnswer>(`${base}/fleet${qs({ from, to: rangeTo, resolution, ...scopeQs })}`).catch((err: unknown) => {
@@ -70,13 +83,32 @@ export async function modelView(ctx: ViewContext, model?: string, version?: stri
   ]);
   if (!ctx.live()) return;
   ctx.root.append(
-    scopePicker(model, version, scope, chosen.sites, chosen.tags),
-    heatmapSection(model, version, map),
-    compare instanceof ApiFailure ? section(`Versions of ${model}`, note(compare.message, 'error')) : versionsSection(compare, version),
-    topSection(top),
+    el('div', { class: 'panel pickers' },
+      scopePicker(model, version, scope, chosen.sites, chosen.tags, range),
+      rangePicker(range, span, `the presets end at the fleet's newest data of ${version}, ${fmtTime(newest)}`, ignored)),
+    map instanceof ApiFailure ? section(`Fleet drift: ${model} ${version}`, note(map.message, 'error')) : heatmapSection(model, version, map),
+    compare instanceof ApiFailure ? section(`Versions of ${model}`, note(compare.message, 'error')) : versionsSection(compare, version, range),
+    topSection(top, range),
     fleet instanceof ApiFailure ? section('Segments', note(fleet.message, 'error')) : segmentsSection(fleet),
     fleet instanceof ApiFailure ? section('Fleet profile', note(fleet.message, 'error')) : fleetSection(fleet),
   );
+}
+
+/** The collector's default for a range (fleet routes): windows up to 4 hours, hours up to 10 days, then days. */
+function resolutionFor(span: Span): HeatmapAnswer['resolution'] {
+  const ms = span.to - span.from;
+  return ms <= 4 * HOUR ? 'window' : ms <= 10 * DAY ? 'hour' : 'day';
+}
+
+/**
+ * Where the version's newest data ends: the end of its newest hour bucket over its newest day (the
+ * heatmap's, 24 buckets at most). Without a baseline there is no heatmap: the end of its newest day,
+ * or now when that is sooner.
+ */
+async function newestData(base: string, lastDay: number): Promise<number> {
+  const probe = await tryGet<HeatmapAnswer>(`${base}/heatmap${qs({ from: lastDay, to: lastDay + DAY, resolution: 'hour' })}`);
+  const last = probe?.buckets.at(-1);
+  return last === undefined ? Math.min(lastDay + DAY, Date.now()) : last.start + HOUR;
 }
 
 async function tryGet<T>(url: string): Promise<T | null> {
@@ -106,17 +138,17 @@ function heatmapSection(model: string, version: string, map: HeatmapAnswer | nul
 }
 
 /** Whose profiles the heatmap and the fleet profile merge: the whole fleet, one site or one tag. */
-function scopePicker(model: string, version: string, scope: string, sites: string[], tags: string[]): HTMLElement {
+function scopePicker(model: string, version: string, scope: string, sites: string[], tags: string[], range: TimeRange): HTMLElement {
   const options = [['fleet', 'the whole fleet'], ...sites.map((s) => [`site:${s}`, `site ${s}`]), ...tags.map((t) => [`tag:${t}`, `tag ${t}`])];
   const select = el('select', { id: 'scope', 'aria-label': 'scope' }, ...options.map(([value, label]) => el('option', { value: value!, ...(value === scope ? { selected: 'selected' } : {}) }, label!)));
   select.addEventListener('change', () => {
-    location.hash = `#/model/${enc(model)}/${enc(version)}/${enc((select as HTMLSelectElement).value)}`;
+    location.hash = withRange(`#/model/${enc(model)}/${enc(version)}/${enc((select as HTMLSelectElement).value)}`, range);
   });
   return el('p', {}, 'Heatmap and fleet profile of ', select);
 }
 
 /** The model's versions side by side over the same range: who runs them, how they do, how they drift. */
-function versionsSection(c: CompareAnswer, chosen: string): HTMLElement {
+function versionsSection(c: CompareAnswer, chosen: string, range: TimeRange): HTMLElement {
   if (c.versions.length === 0) return section(`Versions of ${c.model}`, note('No version of this model in this range.'));
   const quality = (q: CompareAnswer['versions'][number]['quality']): string => {
     if (q === null || q.labelled === 0) return '—';
@@ -129,7 +161,7 @@ function versionsSection(c: CompareAnswer, chosen: string): HTMLElement {
     el('table', { class: 'grid compact', id: 'versions' },
       el('thead', {}, el('tr', {}, ...['version', 'devices', 'device windows', 'records', 'errors', 'latency p50', 'latency p99', 'quality', 'fleet drift', 'baseline'].map((h) => el('th', {}, h)))),
       el('tbody', {}, ...c.versions.map((v) => el('tr', { class: v.version === chosen ? 'selected' : '', 'data-version': v.version },
-        el('td', {}, routeLink(`#/model/${enc(c.model)}/${enc(v.version)}`, v.version)),
+        el('td', {}, routeLink(withRange(`#/model/${enc(c.model)}/${enc(v.version)}`, range), v.version)),
         el('td', { class: 'num' }, fmtNum(v.devices)), el('td', { class: 'num' }, fmtNum(v.windows)), el('td', { class: 'num' }, fmtNum(v.records)),
         el('td', { class: 'num' }, fmtNum(v.errors)),
         el('td', { class: 'num' }, fmtNum(v.latency_ms?.['p50'] ?? null)), el('td', { class: 'num' }, fmtNum(v.latency_ms?.['p99'] ?? null)),
@@ -168,14 +200,14 @@ function segmentsSection(f: FleetAnswer): HTMLElement {
   );
 }
 
-function topSection(top: TopDevicesAnswer): HTMLElement {
+function topSection(top: TopDevicesAnswer, range: TimeRange): HTMLElement {
   if (top.devices.length === 0) return section('Devices drifting most', note('No device window with a drift report in this range.'));
   return section(
     'Devices drifting most',
     el('table', { class: 'grid compact', id: 'top-devices' },
       el('thead', {}, el('tr', {}, ...['device', 'site', 'windows', 'mean drift share', 'windows drifted'].map((h) => el('th', {}, h)))),
       el('tbody', {}, ...top.devices.map((d) => el('tr', {},
-        el('td', {}, routeLink(`#/device/${enc(d.device)}`, d.device)), el('td', {}, d.site), el('td', { class: 'num' }, fmtNum(d.windows)),
+        el('td', {}, routeLink(withRange(`#/device/${enc(d.device)}`, range), d.device)), el('td', {}, d.site), el('td', { class: 'num' }, fmtNum(d.windows)),
         el('td', { class: 'num' }, fmtPct(d.mean_drift_share)), el('td', { class: 'num' }, fmtNum(d.drifted_windows)))))),
   );
 }

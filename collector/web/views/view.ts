@@ -6,6 +6,8 @@ export interface ViewContext {
   root: HTMLElement;
   live: () => boolean;
   track: (d: Dispose) => void;
+  /** The hash's query (after `?`): the views that take a time range read it from here (range.ts). */
+  query: URLSearchParams;
 }
 
 export type View = (ctx: ViewContext, ...params: string[]) => Promise<void>;

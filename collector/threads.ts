@@ -6,17 +6,25 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type MessagePort } from 'node:worker_threads';
+import { seaAsset } from '../agent/sea.js';
 
 /** Set by scripts/build-collector.mjs: the bundle starts its workers from its own file. */
 declare const __EW_COLLECTOR_BUNDLE__: boolean | undefined;
 
+/** The asset holding the collector's bundle in the single executable (scripts/build-binary.mjs). */
+export const COLLECTOR_BUNDLE_ASSET = 'collector.cjs';
 export const INGEST_WORKER_ROLE = 'ingest-worker';
 export const FLEET_WORKER_ROLE = 'fleet-worker';
 
 /** Starts a worker of `role`; `sourceEntry` is its worker-main.ts, used when running from source. */
 export function startWorker(role: string, sourceEntry: URL, data: object, transferList: MessagePort[] = []): Worker {
   const workerData = { ewRole: role, ...data };
-  if (typeof __EW_COLLECTOR_BUNDLE__ === 'boolean') return new Worker(fileURLToPath(import.meta.url), { workerData, transferList });
+  if (typeof __EW_COLLECTOR_BUNDLE__ === 'boolean') {
+    // The single executable has no bundle file: the same bundle is packed in as an asset.
+    const packed = seaAsset(COLLECTOR_BUNDLE_ASSET);
+    if (packed !== null) return new Worker(Buffer.from(packed).toString('utf8'), { eval: true, workerData, transferList });
+    return new Worker(fileURLToPath(import.meta.url), { workerData, transferList });
+  }
   const tsxApi = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
   const code = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(sourceEntry.href)}); });`;
   return new Worker(code, { eval: true, workerData, transferList });

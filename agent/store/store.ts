@@ -2,7 +2,8 @@
 // window state, counters, inferred types - is written in one transaction by `commit`.
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from './sqlite.js';
 import type { FeatureType } from '../config/types.js';
 import type { FileCheckpoint } from '../tail/index.js';
 import { AgentError } from '../errors.js';
@@ -163,7 +164,7 @@ export class AgentStore {
     fs.mkdirSync(dataDir, { recursive: true });
     const lock = takeLock(dataDir);
     const file = path.join(dataDir, DB_FILE);
-    const db = new Database(file);
+    const db = openSqlite(file);
     try {
       db.pragma('journal_mode = WAL');
       // NORMAL in WAL mode may lose the last commits on power loss, but never splits one: offsets
@@ -193,7 +194,7 @@ export class AgentStore {
   static openShared(dataDir: string): AgentStore {
     fs.mkdirSync(dataDir, { recursive: true });
     const file = path.join(dataDir, DB_FILE);
-    const db = new Database(file);
+    const db = openSqlite(file);
     try {
       db.pragma('journal_mode = WAL');
       db.pragma('busy_timeout = 5000');
@@ -211,7 +212,7 @@ export class AgentStore {
     if (!fs.existsSync(file)) {
       throw new AgentError('EW_ERR_NO_DATA', `no agent database at ${file}: has the agent run with this config?`);
     }
-    const db = new Database(file, { readonly: true, fileMustExist: true });
+    const db = openSqlite(file, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 5000');
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
@@ -415,7 +416,7 @@ function migrate(db: Database.Database): void {
  */
 function takeLock(dataDir: string): Database.Database {
   const lockPath = path.join(dataDir, LOCK_FILE);
-  const lock = new Database(lockPath);
+  const lock = openSqlite(lockPath);
   try {
     lock.pragma('busy_timeout = 0');
     lock.pragma('locking_mode = EXCLUSIVE');

@@ -3,7 +3,8 @@
 // at all, and what is there was acknowledged at most once.
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../../agent/store/sqlite.js';
 import type { AlertBody, BaselineBody, GapBody, StatusMessage, WindowBody } from '../../agent/wire/index.js';
 import { WindowProfile } from '../../agent/profile/index.js';
 import { FleetQueries, type DriftingDevice, type FleetModelRow, type FleetProfile, type FleetProfileQuery, type StoredBaselineRow } from '../fleet/query.js';
@@ -124,7 +125,7 @@ export class CollectorStore {
   static open(dataDir: string): CollectorStore {
     fs.mkdirSync(dataDir, { recursive: true });
     const file = path.join(dataDir, DB_FILE);
-    const db = new Database(file);
+    const db = openSqlite(file);
     try {
       // Only a new, empty file takes it. A summary's body (about 17 KB) fits in 2 pages of 16 KiB
       // instead of 5 of 4 KiB: fewer WAL frames to checksum and write, about 20% less ingest CPU.

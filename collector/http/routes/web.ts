@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { compareProfiles } from '../../../agent/drift/index.js';
+import { seaAsset } from '../../../agent/sea.js';
 import { WindowProfile } from '../../../agent/profile/index.js';
 import { decodeBody } from '../../../agent/wire/index.js';
 import { DAY_MS, FLEET, MAX_BUCKETS, defaultResolution, type Resolution } from '../../fleet/index.js';
@@ -69,8 +70,23 @@ export interface WebPageOptions {
   dir?: string;
 }
 
+/** The asset holding the built page in the single executable: JSON, file name -> base64. */
+export const WEB_PAGE_ASSET = 'web-page.json';
+
+/** The page packed into the single executable, or null when not running as one. */
+function packedPage(): Map<string, PageFile> | null {
+  const packed = seaAsset(WEB_PAGE_ASSET);
+  if (packed === null) return null;
+  const files = new Map<string, PageFile>();
+  for (const [name, base64] of Object.entries(JSON.parse(Buffer.from(packed).toString('utf8')) as Record<string, string>)) {
+    const type = CONTENT_TYPES[path.extname(name)];
+    if (type !== undefined) files.set(name, { body: Buffer.from(base64, 'base64'), type });
+  }
+  return files;
+}
+
 export const webPage: FastifyPluginAsync<WebPageOptions> = async (app, opts) => {
-  const page = readPage(opts.dir ?? defaultWebDir());
+  const page = (opts.dir === undefined ? packedPage() : null) ?? readPage(opts.dir ?? defaultWebDir());
   const send = (reply: FastifyReply, name: string) => {
     reply.header('content-security-policy', CONTENT_SECURITY_POLICY).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer');
     if (typeof page === 'string') return reply.code(503).send({ error: 'unavailable', message: page });

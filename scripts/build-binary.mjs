@@ -97,13 +97,20 @@ function sqliteAddon(arch, nodeDir) {
     const gyp = path.join(execFileSync('npm', ['root', '-g'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim(), 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
     console.error(`compiling better-sqlite3 ${version} for Node ${NODE_VERSION} ${arch} (about a minute)`);
     const t0 = Date.now();
+    // Under `npm run`, npm_config_nodedir (this machine's npmrc says /usr: Node 20's headers) and
+    // its kin reach node-gyp as settings of their own; none may choose the headers but --nodedir.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_config_')));
     run(process.execPath, [gyp, 'rebuild', '--release', `--nodedir=${nodeDir}`, `--arch=${arch}`, '-j', String(os.availableParallelism())], {
       cwd: work,
-      env: { ...process.env, ...TOOLCHAIN[arch].env },
+      env: { ...env, ...TOOLCHAIN[arch].env },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const built = path.join(work, 'build', 'Release', 'better_sqlite3.node');
     run(TOOLCHAIN[arch].strip, ['--strip-unneeded', '-o', `${out}.tmp`, built]);
+    // The target Node loads it (where it can run here): the wrong headers fail now, not at a user's.
+    if (arch === (process.arch === 'arm64' ? 'arm64' : 'x64')) {
+      run(path.join(nodeDir, 'bin', 'node'), ['-e', `process.dlopen({ exports: {} }, ${JSON.stringify(`${out}.tmp`)})`]);
+    }
     fs.renameSync(`${out}.tmp`, out);
     console.error(`  done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     return out;

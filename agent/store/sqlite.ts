@@ -69,7 +69,7 @@ export function loadAddon(bytes: Uint8Array, folders: readonly string[]): object
       process.dlopen(module, file);
       return module.exports;
     } catch (err) {
-      failures.push(`${folder}: ${(err as Error).message.split('\n')[0]}`);
+      failures.push(`${folder}: ${(err as Error).message.replace(/\s*\n\s*/g, ' ').slice(0, 300)}`);
     }
   }
   throw new Error(`cannot load the SQLite addon from any cache folder (set EDGEWATCH_CACHE_DIR to a writable folder on a filesystem that allows executables):\n  ${failures.join('\n  ')}`);

@@ -147,11 +147,10 @@ if [ -z "$root" ]; then
 fi
 
 sys systemctl daemon-reload
+sys systemctl enable "$name.service"
 if [ "$start" -eq 1 ]; then
-  sys systemctl enable "$name.service"
   sys systemctl restart "$name.service"
   say "$name installed and started: systemctl status $name; journalctl -u $name"
 else
-  sys systemctl enable "$name.service"
   say "$name installed and enabled (not started)"
 fi

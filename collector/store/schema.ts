@@ -214,8 +214,7 @@ export const MIGRATIONS: string[] = [
     source TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     records INTEGER NOT NULL,
-    first_device TEXT NOT NULL,
-    devices INTEGER NOT NULL,       -- distinct devices that sent it
+    first_device TEXT NOT NULL,     -- the devices that sent it: agent_baseline_devices
     received_at INTEGER NOT NULL,   -- the first copy
     merged INTEGER NOT NULL,        -- 1: in the fleet baseline; 0: kept out (an upload was there, or it would not merge)
     PRIMARY KEY (model, model_version, id)

@@ -41,7 +41,6 @@ export class CollectorStore {
   private readonly insertGap: Database.Statement;
   private readonly upsertRejection: Database.Statement;
   private readonly insertBaselineDevice: Database.Statement;
-  private readonly countBaselineDevice: Database.Statement;
   private readonly insertAgentBaseline: Database.Statement;
   private readonly markBaselineMerged: Database.Statement;
   private readonly upsertStatus: Database.Statement;
@@ -83,10 +82,9 @@ export class CollectorStore {
       INSERT INTO gaps (device, seq, from_seq, to_seq, messages, records, windows_from, windows_to, received_at)
       VALUES (@device, @seq, @from_seq, @to_seq, @messages, @records, @windows_from, @windows_to, @received_at)`);
     this.insertBaselineDevice = db.prepare('INSERT INTO agent_baseline_devices (model, model_version, id, device) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
-    this.countBaselineDevice = db.prepare('UPDATE agent_baselines SET devices = devices + 1 WHERE model = ? AND model_version = ? AND id = ?');
     this.insertAgentBaseline = db.prepare(`
-      INSERT INTO agent_baselines (model, model_version, id, source, created_at, records, first_device, devices, received_at, merged)
-      VALUES (@model, @model_version, @id, @source, @created_at, @records, @device, 1, @received_at, @merged)
+      INSERT INTO agent_baselines (model, model_version, id, source, created_at, records, first_device, received_at, merged)
+      VALUES (@model, @model_version, @id, @source, @created_at, @records, @device, @received_at, 0)
       ON CONFLICT DO NOTHING`);
     this.markBaselineMerged = db.prepare('UPDATE agent_baselines SET merged = 1 WHERE model = ? AND model_version = ? AND id = ?');
     this.upsertRejection = db.prepare(`
@@ -273,18 +271,14 @@ export class CollectorStore {
   }
 
   /**
-   * A baseline an agent sent. The same baseline (by id) from another device is only counted. A new
+   * A baseline an agent sent. The same baseline (by id) from another device is only noted. A new
    * one is merged into the version's fleet baseline unless an admin uploaded that one: an upload
    * is a decision, agents' baselines are a default.
    */
   private writeBaseline(m: IncomingMessage, b: BaselineBody): void {
-    const newDevice = this.insertBaselineDevice.run(b.model, b.model_version, b.id, m.device).changes === 1;
+    this.insertBaselineDevice.run(b.model, b.model_version, b.id, m.device);
     const row = { model: b.model, model_version: b.model_version, id: b.id, source: b.source, created_at: b.created_at, records: b.records, device: m.device, received_at: m.received_at };
-    const known = this.insertAgentBaseline.run({ ...row, merged: 0 }).changes === 0;
-    if (known) {
-      if (newDevice) this.countBaselineDevice.run(b.model, b.model_version, b.id);
-      return;
-    }
+    if (this.insertAgentBaseline.run(row).changes === 0) return; // known: only the device was noted
     const current = this.fq.baselineAt(b.model, b.model_version);
     if (current !== null && current.agents === 0) return;
     let profile = b.profile;

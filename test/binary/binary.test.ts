@@ -5,12 +5,12 @@
 // arm64 agent does the same under qemu user-mode emulation, with a shorter log.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeLogFile } from '../../scripts/gen-logs/write.js';
+import { freePort } from '../helpers/mosquitto.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = path.join(ROOT, 'dist');
@@ -31,17 +31,6 @@ function sandbox(name: string, binaries: string[]): { bin: string; env: NodeJS.P
   for (const b of binaries) fs.copyFileSync(path.join(DIST, b), path.join(bin, b));
   for (const b of binaries) fs.chmodSync(path.join(bin, b), 0o755);
   return { bin, cwd: base, env: { PATH: empty, HOME: path.join(base, 'home'), LANG: 'C' } };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function agentConfig(base: string, device: string, sync: string): string {

@@ -14,7 +14,7 @@ describe('baselines sent by agents', () => {
   let h: Harness;
   afterEach(() => h.close());
 
-  const rows = () => h.store.db.prepare('SELECT model_version, id, first_device, devices, merged FROM agent_baselines ORDER BY first_device, id').all();
+  const rows = () => h.store.db.prepare('SELECT model_version, id, first_device, (SELECT count(*) FROM agent_baseline_devices d WHERE d.model = b.model AND d.model_version = b.model_version AND d.id = b.id) AS devices, merged FROM agent_baselines b ORDER BY first_device, id').all();
 
   it('makes the first one the fleet baseline, and merges a different one into it', () => {
     h = harness();

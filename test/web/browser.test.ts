@@ -101,7 +101,7 @@ describe('the fleet page in Chromium', () => {
     const fleetBaseline = collector.store.baselineFor('fraud', 'v1');
     expect(fleetBaseline?.agents).toBe(1);
     expect(fleetBaseline?.uploaded_by).toBe('agents');
-    expect(collector.store.db.prepare('SELECT devices, merged FROM agent_baselines').all()).toEqual([{ devices: 3, merged: 1 }]);
+    expect(collector.store.db.prepare('SELECT (SELECT count(*) FROM agent_baseline_devices d WHERE d.model = b.model AND d.model_version = b.model_version AND d.id = b.id) AS devices, merged FROM agent_baselines b').all()).toEqual([{ devices: 3, merged: 1 }]);
     // The page's routes are not in api.ts yet: the collector's store behind an API with them.
     app = await buildWebApp(collector.store, { log: silentCollectorLogger, tokens: config.http.tokens, webDir });
     await app.listen({ host: '127.0.0.1', port: 0 });

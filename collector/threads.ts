@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type MessagePort } from 'node:worker_threads';
-import { seaAsset } from '../agent/sea.js';
+import { seaText } from '../agent/sea.js';
 
 /** Set by scripts/build-collector.mjs: the bundle starts its workers from its own file. */
 declare const __EW_COLLECTOR_BUNDLE__: boolean | undefined;
@@ -21,8 +21,8 @@ export function startWorker(role: string, sourceEntry: URL, data: object, transf
   const workerData = { ewRole: role, ...data };
   if (typeof __EW_COLLECTOR_BUNDLE__ === 'boolean') {
     // The single executable has no bundle file: the same bundle is packed in as an asset.
-    const packed = seaAsset(COLLECTOR_BUNDLE_ASSET);
-    if (packed !== null) return new Worker(Buffer.from(packed).toString('utf8'), { eval: true, workerData, transferList });
+    const packed = seaText(COLLECTOR_BUNDLE_ASSET);
+    if (packed !== null) return new Worker(packed, { eval: true, workerData, transferList });
     return new Worker(fileURLToPath(import.meta.url), { workerData, transferList });
   }
   const tsxApi = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;

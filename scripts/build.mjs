@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { AGENT_MALLOC_ENV, AGENT_V8_FLAGS } from './agent-runtime.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -28,16 +29,10 @@ await esbuild.build({
   // source in every agent's heap whether or not it syncs (docs/footprint.md). Both resolve from
   // node_modules beside dist/, where `npm install` puts them.
   external: ['better-sqlite3', 'mqtt'],
-  // V8 grows its young generation to 32 MiB under a full-speed ingest; 2 MiB semi-spaces keep the
-  // agent's peak RSS under 100 MB at no measurable throughput cost (scripts/bench/ingest.ts).
-  // Memory on a small device (docs/footprint.md): young generation 2 MB, two malloc arenas instead
-  // of one per thread, one V8 platform worker, V8 heuristics that favour size (same ingest speed).
-  // glibc's malloc raises its mmap threshold (and its trim threshold with it, up to 64 MiB) each time
-  // a large block such as a 1 MiB read buffer is freed; from then on such blocks come from the heap
-  // and what is freed stays resident. Pinned at 128 KiB: -1.3 MB steady RSS (docs/footprint.md).
-  // Linux reads at most 255 bytes of this line: keep it short.
+  // The memory settings of scripts/agent-runtime.mjs (docs/footprint.md). Linux reads at most 255
+  // bytes of this line: keep it short.
   banner: {
-    js: '#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072 node --max-semi-space-size=2 --v8-pool-size=1 --optimize-for-size',
+    js: `#!/usr/bin/env -S ${Object.entries(AGENT_MALLOC_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} node ${AGENT_V8_FLAGS.join(' ')}`,
   },
   define: {
     __EW_VERSION__: JSON.stringify(`${pkg.version} (${commit})`),

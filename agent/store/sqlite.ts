@@ -7,10 +7,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { seaAsset } from '../sea.js';
+import { seaAsset, seaText } from '../sea.js';
 
-/** The asset name the build gives the addon (scripts/build-binary.mjs). */
+/** The asset names the build gives the addon and its identity (scripts/build-binary.mjs). */
 export const SQLITE_ADDON_ASSET = 'better_sqlite3.node';
+export const SQLITE_ADDON_ID_ASSET = 'better_sqlite3.node.id';
+
+/**
+ * The addon as packed: its SHA-256 and size, written by the build beside it, and its bytes, read
+ * only when the cache lacks it. A start that finds the file in the cache touches none of the asset's
+ * 2 MB (no page of the executable read in, nothing hashed).
+ */
+export interface PackedAddon {
+  sha256: string;
+  bytes: number;
+  read(): Uint8Array;
+}
 
 let addon: object | null | undefined;
 
@@ -23,9 +35,21 @@ export function openSqlite(file: string, options: Database.Options = {}): Databa
 /** The addon loaded from the executable's asset, or null when not running as a single executable. */
 function seaAddon(): object | null {
   if (addon !== undefined) return addon;
-  const bytes = seaAsset(SQLITE_ADDON_ASSET);
-  addon = bytes === null ? null : loadAddon(bytes, cacheFolders());
+  const id = seaText(SQLITE_ADDON_ID_ASSET);
+  if (id === null) return (addon = null);
+  const { sha256, bytes } = JSON.parse(id) as { sha256: string; bytes: number };
+  const read = (): Uint8Array => {
+    const asset = seaAsset(SQLITE_ADDON_ASSET);
+    if (asset === null || asset.length !== bytes) throw new Error(`the executable's ${SQLITE_ADDON_ASSET} asset is missing or not ${bytes} bytes`);
+    return asset;
+  };
+  addon = loadAddon({ sha256, bytes, read }, cacheFolders());
   return addon;
+}
+
+/** A PackedAddon for bytes at hand (the tests'). */
+export function packedAddon(data: Uint8Array): PackedAddon {
+  return { sha256: crypto.createHash('sha256').update(data).digest('hex'), bytes: data.length, read: () => data };
 }
 
 /**
@@ -48,21 +72,21 @@ export function cacheFolders(env: NodeJS.ProcessEnv = process.env, execPath = pr
 
 /**
  * Writes the addon to the first folder where it can be written and then loaded, and loads it. The
- * file is named by the hash of its bytes and written under a temporary name, then renamed: two
- * processes starting together both end up loading a complete file, and a new build never loads an
- * old one. Throws, listing every folder and why it failed, when none works.
+ * file is named by its hash and written under a temporary name, then renamed: two processes starting
+ * together both end up loading a complete file, and a new build never loads an old one. A file
+ * already there under that name and of that size is loaded as it is. Throws, listing every folder
+ * and why it failed, when none works.
  */
-export function loadAddon(bytes: Uint8Array, folders: readonly string[]): object {
-  const hash = crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 16);
-  const name = `better_sqlite3-${hash}.node`;
+export function loadAddon(packed: PackedAddon, folders: readonly string[]): object {
+  const name = `better_sqlite3-${packed.sha256.slice(0, 16)}.node`;
   const failures: string[] = [];
   for (const folder of folders) {
     const file = path.join(folder, name);
     try {
-      if (!sameFile(file, bytes.length)) {
+      if (!sameFile(file, packed.bytes)) {
         fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
         const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-        fs.writeFileSync(tmp, bytes, { mode: 0o500 });
+        fs.writeFileSync(tmp, packed.read(), { mode: 0o500 });
         fs.renameSync(tmp, file);
       }
       const module = { exports: {} as object };

@@ -395,5 +395,5 @@ export function parseTopic(topic: string): { site: string; device: string; kind:
 }
 
 function oneLine(problems: string): string {
-  return problems.replace(/\n\s*→ at /g, ' at ').replace(/\n/g, '; ').replace(/✖ /g, '');
+  return problems.replace(/\n\s*\u2192 at /g, ' at ').replace(/\n/g, '; ').replace(/\u2716 /g, '');
 }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeLogFile } from '../../scripts/gen-logs/write.js';
 import { freePort } from '../helpers/mosquitto.js';
+import { NODE_VERSION } from '../../scripts/binary-node.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = path.join(ROOT, 'dist');
@@ -172,6 +173,6 @@ describe('the single executables, alone in an empty folder', () => {
     const addons = fs.readdirSync(cache).filter((f) => f.endsWith('.node'));
     expect(addons.length).toBeGreaterThanOrEqual(2);
     for (const f of addons) expect(Number(newest(path.join(cache, f)).split('.')[1])).toBeLessThanOrEqual(34);
-    expect(newest(path.join(cache, 'node-22.23.3-x64', 'bin', 'node'))).toBe('2.28');
+    expect(newest(path.join(cache, `node-${NODE_VERSION}-x64`, 'bin', 'node'))).toBe('2.28');
   });
 });

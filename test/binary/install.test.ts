@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../agent/config/load.js';
 import { parseCollectorConfig } from '../../collector/config/load.js';
+import { AGENT_MALLOC_ENV } from '../../scripts/agent-runtime.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SCRIPT = path.join(ROOT, 'scripts', 'install.sh');
@@ -74,7 +75,11 @@ describe('the systemd units', () => {
       const unit = fs.readFileSync(path.join(ROOT, 'config', `${name}.service`), 'utf8');
       for (const line of ['User=edgewatch', 'ProtectSystem=strict', `ReadWritePaths=/var/lib/${name}`, 'Restart=on-failure', 'NoNewPrivileges=true']) expect(unit).toContain(line);
       expect(unit).toMatch(/^MemoryMax=\d+[MG]$/m);
-      if (name === 'edgewatch-agent') expect(unit).toContain('SupplementaryGroups=edgewatch-logs');
+      if (name === 'edgewatch-agent') {
+        expect(unit).toContain('SupplementaryGroups=edgewatch-logs');
+        // The malloc settings the bundle's shebang gives the agent (glibc reads them only at start).
+        expect(unit).toContain(`Environment=${Object.entries(AGENT_MALLOC_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+      }
       // verify needs the ExecStart binary to exist: the built one stands in for /usr/local/bin.
       const file = path.join(dir, `${name}.service`);
       fs.writeFileSync(file, unit.replace(`/usr/local/bin/${name}`, path.join(ROOT, 'dist', `${name}-linux-x64`)));

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { compareProfiles } from '../../../agent/drift/index.js';
-import { seaAsset } from '../../../agent/sea.js';
+import { seaText } from '../../../agent/sea.js';
 import { WindowProfile } from '../../../agent/profile/index.js';
 import { decodeBody } from '../../../agent/wire/index.js';
 import { DAY_MS, FLEET, MAX_BUCKETS, defaultResolution, type Resolution } from '../../fleet/index.js';
@@ -75,10 +75,10 @@ export const WEB_PAGE_ASSET = 'web-page.json';
 
 /** The page packed into the single executable, or null when not running as one. */
 function packedPage(): Map<string, PageFile> | null {
-  const packed = seaAsset(WEB_PAGE_ASSET);
+  const packed = seaText(WEB_PAGE_ASSET);
   if (packed === null) return null;
   const files = new Map<string, PageFile>();
-  for (const [name, base64] of Object.entries(JSON.parse(Buffer.from(packed).toString('utf8')) as Record<string, string>)) {
+  for (const [name, base64] of Object.entries(JSON.parse(packed) as Record<string, string>)) {
     const type = CONTENT_TYPES[path.extname(name)];
     if (type !== undefined) files.set(name, { body: Buffer.from(base64, 'base64'), type });
   }

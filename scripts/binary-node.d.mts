@@ -1,0 +1,2 @@
+export declare const NODE_VERSION: string;
+export declare const NODE_DIST: Readonly<Record<'x64' | 'arm64', { name: string; integrity: string }>>;

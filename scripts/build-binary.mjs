@@ -138,18 +138,27 @@ const mqttFromAsset = {
   name: 'mqtt-from-asset',
   setup(build) {
     build.onResolve({ filter: /^mqtt$/ }, () => ({ path: 'mqtt', namespace: 'sea-asset' }));
-    build.onLoad({ filter: /.*/, namespace: 'sea-asset' }, () => ({
-      loader: 'js',
-      contents: [
-        `const source = require('node:sea').getAsset(${JSON.stringify(MQTT_ASSET)}, 'utf8');`,
-        `const run = require('node:vm').compileFunction(source, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: ${JSON.stringify(MQTT_ASSET)} });`,
-        'const mod = { exports: {} };',
-        "run(mod.exports, require, mod, process.execPath, require('node:path').dirname(process.execPath));",
-        'module.exports = mod.exports;',
-      ].join('\n'),
-    }));
+    build.onLoad({ filter: /.*/, namespace: 'sea-asset' }, () => ({ loader: 'js', contents: runAsset(MQTT_ASSET, '{ exports: {} }') }));
   },
 };
+
+/**
+ * CommonJS source that runs a script asset as a module (`module` is what it fills) and exports what
+ * it exported: compiled from the executable's mapped bytes when first reached, with builtin
+ * `require`, a working `import()` and the executable as `__filename`.
+ */
+function runAsset(asset, module) {
+  return [
+    "const vm = require('node:vm');",
+    `const source = require('node:sea').getAsset(${JSON.stringify(asset)}, 'utf8');`,
+    "const params = ['exports', 'require', 'module', '__filename', '__dirname'];",
+    `const run = vm.compileFunction(source, params, { filename: ${JSON.stringify(asset)}, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });`,
+    `const mod = ${module};`,
+    "run(mod.exports, require, mod, process.execPath, require('node:path').dirname(process.execPath));",
+    'module.exports = mod.exports;',
+    '',
+  ].join('\n');
+}
 
 /** The CommonJS bundle an executable runs: everything inside, nothing looked up on disk. */
 async function bundle(entry, outfile, defines, plugins = []) {
@@ -262,11 +271,14 @@ if (only === 'all' || only === 'collector') {
   const page = Object.fromEntries(fs.readdirSync(web).map((f) => [f, fs.readFileSync(path.join(web, f)).toString('base64')]));
   const pageFile = path.join(dist, 'sea', 'web-page.json');
   fs.writeFileSync(pageFile, JSON.stringify(page));
-  // Worker threads of the collector run the same bundle, from an asset.
+  // The bundle is an asset, run by a small main script and by the worker threads
+  // (collector/threads.ts): one copy of its 2 MB, not two.
+  const stub = path.join(dist, 'sea', 'edgewatch-collector-main.cjs');
+  fs.writeFileSync(stub, `// The collector executable's main script: its bundle is the collector.cjs asset.\n${runAsset('collector.cjs', 'module')}`);
   await executable({
     name: 'edgewatch-collector',
     arch: 'x64',
-    main,
+    main: stub,
     assets: { ...sqliteAssets('x64'), 'collector.cjs': main, 'web-page.json': pageFile },
   });
 }

@@ -52,6 +52,7 @@ export class BaselineStore {
   private readonly learningOf: Database.Statement;
   private readonly stamp: Database.Statement;
   private readonly sent: Database.Statement;
+  private readonly unsent: Database.Statement;
 
   constructor(db: Database.Database) {
     this.upsert = db.prepare(
@@ -66,6 +67,7 @@ export class BaselineStore {
     this.ofModel = db.prepare(`SELECT * FROM baselines WHERE model = ? ORDER BY model_version`);
     this.learningOf = db.prepare(`SELECT * FROM baselines WHERE model = ? AND complete = 0`);
     this.sent = db.prepare(`UPDATE baselines SET sent_id = ? WHERE model = ? AND model_version = ?`);
+    this.unsent = db.prepare(`UPDATE baselines SET sent_id = NULL WHERE sent_id = ?`);
     this.stamp = db.prepare(`SELECT COUNT(*) AS n, MAX(created_at) AS at FROM baselines WHERE model = ? AND complete = 1`);
   }
 
@@ -78,6 +80,14 @@ export class BaselineStore {
   /** Notes that this copy of the baseline went into the outbox. */
   markSent(model: string, modelVersion: string, id: string): void {
     this.sent.run(id, model, modelVersion);
+  }
+
+  /**
+   * Notes that the outbox dropped this copy (full, offline too long): the next window compared with
+   * the baseline sends it again, so the collector still gets every baseline its summaries used.
+   */
+  forgetSent(id: string): void {
+    this.unsent.run(id);
   }
 
   /** Baselines still being learned. */

@@ -3,7 +3,7 @@
 // full, the oldest messages go and one gap message, with a new seq, says which seqs, which windows
 // and how many records were lost, so the loss is visible at the collector.
 import type Database from 'better-sqlite3';
-import { decodeCbor, encodeBody, unpackBody, type BodyEncoding, type GapBody, type MessageKind } from '../wire/envelope.js';
+import { decodeCbor, encodeBody, unpackBody, type BodyEncoding, type BaselineBody, type GapBody, type MessageKind } from '../wire/envelope.js';
 
 /** What a commit puts in the outbox; the seq is given when it is stored. */
 export interface OutboxEntry {
@@ -99,10 +99,12 @@ export class OutboxStore {
   /**
    * Stores the entries with the next seqs, then makes room under `maxBytes` by dropping the oldest
    * messages for one gap message. Runs inside the caller's transaction (the agent's commit), so a
-   * window's summary is in the outbox exactly when its close is committed.
+   * window's summary is in the outbox exactly when its close is committed. Returns the ids of the
+   * baselines it dropped (agent/wire baselineId): the caller sends them again.
    */
-  enqueue(entries: readonly OutboxEntry[], now: number, maxBytes: number, counts: { trimmedExamples?: number; splitSummaries?: number } = {}): void {
-    if (entries.length === 0 && !counts.trimmedExamples && !counts.splitSummaries) return;
+  enqueue(entries: readonly OutboxEntry[], now: number, maxBytes: number, counts: { trimmedExamples?: number; splitSummaries?: number } = {}): string[] {
+    const droppedBaselines: string[] = [];
+    if (entries.length === 0 && !counts.trimmedExamples && !counts.splitSummaries) return droppedBaselines;
     const st = this.state.get() as StateRow;
     for (const e of entries) {
       this.insert.run({ seq: st.next_seq, kind: e.kind, createdAt: now, body: e.body, enc: e.enc, bytes: e.body.length, records: e.records, windowStart: e.windowStart, windowEnd: e.windowEnd });
@@ -112,11 +114,12 @@ export class OutboxStore {
     }
     st.trimmed_examples += counts.trimmedExamples ?? 0;
     st.split_summaries += counts.splitSummaries ?? 0;
-    if (st.bytes > maxBytes) this.evict(st, now, maxBytes);
+    if (st.bytes > maxBytes) this.evict(st, now, maxBytes, droppedBaselines);
     this.setState.run(st);
+    return droppedBaselines;
   }
 
-  private evict(st: StateRow, now: number, maxBytes: number): void {
+  private evict(st: StateRow, now: number, maxBytes: number, droppedBaselines: string[]): void {
     // Room for the gap message itself: a few hundred bytes at most.
     const target = maxBytes - 512;
     const gap = { from: Number.POSITIVE_INFINITY, to: 0, messages: 0, records: 0, wFrom: Number.POSITIVE_INFINITY, wTo: 0 };
@@ -137,6 +140,7 @@ export class OutboxStore {
         if (st.bytes <= target) break outer;
         if (r.kind === 'gap') fold(r);
         else {
+          if (r.kind === 'baseline') droppedBaselines.push(decodeBaselineId(r));
           gap.messages++;
           gap.records += r.records;
           st.dropped_messages++;
@@ -241,4 +245,11 @@ function decodeGap(r: Row): GapBody {
   const plain = unpackBody({ body: r.body, ...(r.enc === null ? {} : { enc: r.enc }) });
   if (!plain.ok) throw new Error(`outbox gap ${r.seq}: ${plain.detail}`);
   return decodeCbor(plain.value) as GapBody;
+}
+
+function decodeBaselineId(r: Row): string {
+  // Our own baseline rows (agent/sync/summary.ts baselineMessage): the id is the body's.
+  const plain = unpackBody({ body: r.body, ...(r.enc === null ? {} : { enc: r.enc }) });
+  if (!plain.ok) throw new Error(`outbox baseline ${r.seq}: ${plain.detail}`);
+  return (decodeCbor(plain.value) as BaselineBody).id;
 }

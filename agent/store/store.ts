@@ -284,7 +284,9 @@ export class AgentStore {
         }
       }
       if (alerts.length > 0) this.alerts.write(alerts);
-      if (outbox !== null) this.outbox.enqueue(outbox.entries, now, outbox.maxBytes, outbox);
+      if (outbox !== null) {
+        for (const id of this.outbox.enqueue(outbox.entries, now, outbox.maxBytes, outbox)) this.baselines.forgetSent(id);
+      }
     })();
   }
 

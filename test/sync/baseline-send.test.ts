@@ -103,6 +103,46 @@ describe('baselines sent to the collector', () => {
   });
 });
 
+describe('a baseline the full outbox dropped', () => {
+  const logs = path.join(dir, 'dropped', 'logs');
+  fs.mkdirSync(logs, { recursive: true });
+  const log = path.join(logs, 'app.jsonl');
+  const config = testConfig(path.join(dir, 'dropped', 'data'), [testModel({ logs: [path.join(logs, '*.jsonl')], window_ms: 60_000, baseline_learn: { records: 3_000, duration_ms: null } })], { commit_max_records: 500 });
+
+  it('is sent again with the next window compared with it', () => {
+    fs.writeFileSync(log, lines(12_000, 1, T0));
+    const first = Agent.open(config);
+    first.ingestAvailable();
+    first.shutdown({ closeWindows: true });
+    const before = outbox(config);
+    const baseline = before.find((m) => m.kind === 'baseline')!.body as BaselineBody;
+
+    // Offline too long: a commit whose outbox limit leaves room for its own message only drops
+    // everything older, the baseline with it, for one gap.
+    const store = AgentStore.openShared(config.data_dir);
+    const summary = store.outbox.all().find((m) => m.kind === 'summary')!;
+    store.commit([], T0 + 1, [], { entries: [{ kind: 'summary', body: summary.body, enc: summary.enc, records: 0, windowStart: null, windowEnd: null }], maxBytes: summary.body.length + 1_024, trimmedExamples: 0, splitSummaries: 0 });
+    expect(store.outbox.stats().droppedMessages).toBe(before.length);
+    expect(store.baselines.get('fraud', 'v1')!.sentId).toBeNull();
+    store.close();
+    expect(outbox(config).map((m) => m.kind)).toEqual(['summary', 'gap']);
+
+    // The next window compared with the baseline brings it back, ahead of that window's summary.
+    fs.appendFileSync(log, lines(3_000, 4, T0 + 12_000 * 20));
+    const second = Agent.open(config);
+    second.ingestAvailable();
+    second.shutdown({ closeWindows: true });
+    const after = outbox(config);
+    const resent = after.filter((m) => m.kind === 'baseline');
+    expect(resent.map((m) => (m.body as BaselineBody).id)).toEqual([baseline.id]);
+    const compared = after.filter((m) => m.kind === 'summary' && (m.body as WindowBody).drift !== null && m.seq > resent[0]!.seq);
+    expect(compared.length).toBeGreaterThan(0);
+    const reopened = AgentStore.openForReading(config.data_dir);
+    expect(reopened.baselines.get('fraud', 'v1')!.sentId).toBe(baseline.id);
+    reopened.close();
+  });
+});
+
 describe('stores from the schema before baselines travelled', () => {
   it('agent: the outbox keeps its messages and takes baseline messages', () => {
     const data = path.join(dir, 'old-agent');

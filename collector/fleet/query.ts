@@ -36,6 +36,20 @@ export interface StoredBaselineRow {
   agents: number;
 }
 
+/** A distinct baseline agents sent for a (model, key), and whether it is in the fleet baseline. */
+export interface AgentBaselineRow {
+  id: string;
+  source: string;
+  created_at: number;
+  records: number;
+  /** How many devices sent it, and the first. */
+  devices: number;
+  first_device: string;
+  received_at: number;
+  /** In the fleet baseline; false: an admin's upload was there, or it would not merge with the others. */
+  merged: boolean;
+}
+
 export interface DriftingDevice {
   device: string;
   site: string;
@@ -91,6 +105,7 @@ export class FleetQueries {
   private readonly putBaselineStmt: Database.Statement;
   private readonly baselineStmt: Database.Statement;
   private readonly exactBaselineStmt: Database.Statement;
+  private readonly agentBaselinesStmt: Database.Statement;
   private readonly driftingStmt: Database.Statement;
 
   constructor(db: Database.Database) {
@@ -109,6 +124,10 @@ export class FleetQueries {
       ON CONFLICT (model, model_version) DO UPDATE SET profile = excluded.profile, records = excluded.records, source = excluded.source,
         created_at = excluded.created_at, uploaded_at = excluded.uploaded_at, uploaded_by = excluded.uploaded_by, agents = excluded.agents`);
     this.exactBaselineStmt = db.prepare('SELECT * FROM baselines WHERE model = ? AND model_version = ?');
+    this.agentBaselinesStmt = db.prepare(`
+      SELECT id, source, created_at, records, first_device, received_at, merged,
+        (SELECT count(*) FROM agent_baseline_devices d WHERE d.model = b.model AND d.model_version = b.model_version AND d.id = b.id) AS devices
+      FROM agent_baselines b WHERE model = ? AND model_version = ? ORDER BY received_at, id`);
     this.baselineStmt = db.prepare("SELECT * FROM baselines WHERE model = ? AND model_version IN (?, '*') ORDER BY model_version = '*' LIMIT 1");
     // Mean drift share over each device's windows that had a baseline (the first part of a window).
     this.driftingStmt = db.prepare(`
@@ -158,6 +177,11 @@ export class FleetQueries {
   /** The baseline stored under exactly this key (a version, or '*'), with no fallback. */
   baselineAt(model: string, key: string): StoredBaselineRow | null {
     return (this.exactBaselineStmt.get(model, key) as StoredBaselineRow | undefined) ?? null;
+  }
+
+  /** The distinct baselines agents sent under exactly this key (a version, or '*'), first received first. */
+  agentBaselines(model: string, key: string): AgentBaselineRow[] {
+    return (this.agentBaselinesStmt.all(model, key) as Array<Omit<AgentBaselineRow, 'merged'> & { merged: number }>).map((r) => ({ ...r, merged: r.merged === 1 }));
   }
 
   baselineFor(model: string, version: string): StoredBaselineRow | null {

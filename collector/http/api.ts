@@ -25,7 +25,7 @@ import { healthRoutes } from './routes/health.js';
 /** What the API uses of the store: its queries, and the writes admin routes make (baselines). */
 export type ApiStore = Pick<
   CollectorStore,
-  'devices' | 'device' | 'windows' | 'fleetModels' | 'fleetBucketCount' | 'fleetProfile' | 'putBaseline' | 'baselineFor' | 'metrics'
+  'devices' | 'device' | 'windows' | 'fleetModels' | 'fleetBucketCount' | 'fleetProfile' | 'putBaseline' | 'baselineFor' | 'agentBaselines' | 'metrics'
   | 'fleetBuckets' | 'topDriftingDevices' | 'summaryBodies'
   | 'fleetAlerts' | 'acknowledgeAlert' | 'silences' | 'addSilence' | 'expireSilence' | 'versionDeviceCounts'
 >;

@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { openSqlite } from '../../agent/store/sqlite.js';
 import type { AlertBody, BaselineBody, GapBody, StatusMessage, WindowBody } from '../../agent/wire/index.js';
 import { WindowProfile } from '../../agent/profile/index.js';
-import { FleetQueries, type DriftingDevice, type FleetModelRow, type FleetProfile, type FleetProfileQuery, type StoredBaselineRow } from '../fleet/query.js';
+import { FleetQueries, type AgentBaselineRow, type DriftingDevice, type FleetModelRow, type FleetProfile, type FleetProfileQuery, type StoredBaselineRow } from '../fleet/query.js';
 import { AlertQueries, type NewSilence } from '../alerts/queries.js';
 import type { FleetAlert, Silence } from '../alerts/engine.js';
 import { MetricsQueries, type CollectorCounters, type MetricsInput } from './metrics.js';
@@ -371,6 +371,11 @@ export class CollectorStore {
   /** The baseline a version is compared with: its own, else the model's '*' one, else null. */
   baselineFor(model: string, version: string): StoredBaselineRow | null {
     return this.fq.baselineFor(model, version);
+  }
+
+  /** The distinct baselines agents sent under this key (a version, or '*'). */
+  agentBaselines(model: string, key: string): AgentBaselineRow[] {
+    return this.fq.agentBaselines(model, key);
   }
 
   fleetModels(): FleetModelRow[] {

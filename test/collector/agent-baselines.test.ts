@@ -81,6 +81,11 @@ describe('baselines sent by agents', () => {
     expect(h.ingest.fromMqtt(odd.topic, odd.bytes).status).toBe('stored');
     expect(h.store.baselineFor('m', 'v1')).toMatchObject({ model_version: '*', agents: 1 });
     expect(rows()).toMatchObject([{ merged: 1 }, { merged: 0 }]);
+    // Not silently: the API lists it, kept out, beside the one merged.
+    const listed = h.store.agentBaselines('m', '*');
+    expect(listed).toHaveLength(2);
+    expect(listed.find((b) => b.first_device === 'd1')).toMatchObject({ devices: 1, merged: true });
+    expect(listed.find((b) => b.first_device === 'd2')).toMatchObject({ devices: 1, merged: false });
   });
 
   it('refuses a body whose id is not the hash of its profile, whose profile is broken or of another model', () => {
@@ -112,6 +117,7 @@ describe('baselines sent by agents', () => {
       const r = await app.inject({ method: 'GET', url: '/api/models/m/versions/v1/baseline', headers: { authorization: `Bearer ${TOKEN}` } });
       expect(r.statusCode).toBe(200);
       expect(r.json()).toMatchObject({ version: 'v1', from: 'agents', agents: 1, uploaded_by: 'agents', records: 1_000 });
+      expect(r.json().sent_by_agents).toEqual([{ id: expect.stringMatching(/^[0-9a-f]{32}$/), source: expect.any(String), created_at: expect.any(Number), records: 1_000, devices: 1, first_device: 'd1', received_at: expect.any(Number), merged: true }]);
     } finally {
       await app.close();
     }

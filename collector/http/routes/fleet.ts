@@ -96,7 +96,8 @@ export const fleetRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) =>
   app.get<{ Params: VersionParams }>('/models/:model/versions/:version/baseline', async (req) => {
     const b = store.baselineFor(req.params.model, req.params.version);
     if (b === null) throw notFound(`no baseline for ${req.params.model} version ${req.params.version} (nor for every version, "*")`);
-    return baselineInfo(b);
+    // Every distinct baseline the agents sent under the same key, merged in or kept out.
+    return { ...baselineInfo(b), sent_by_agents: store.agentBaselines(b.model, b.model_version) };
   });
 
   // The body is a baseline file as `edgewatch-agent baseline --export` writes it; version "*" makes

@@ -94,9 +94,11 @@ describe(`sync through ${kind === 'embedded' ? "the collector's embedded broker"
     await s.agent.halt();
     const r = expectExactlyOnce(s.agent.config.data_dir, s.collectorDir);
     expect(r.windows).toBe(30);
-    // The device shows up online while connected, offline after a clean stop.
+    // The device shows up online while connected, offline after a clean stop. The agent's last
+    // status reaches the collector through the broker after halt() returns (through Mosquitto, the
+    // broker's acknowledgement is all the agent waits for): wait for it.
+    await waitFor('the offline status', () => s.col.store.device('dev-e2e')?.online === false);
     const dev = s.col.store.device('dev-e2e');
-    expect(dev?.online).toBe(false);
     expect(dev?.sync).toEqual({ mode: 'continuous', cron: null });
     // device.tags of the agent config travel in its status message.
     expect(dev?.tags).toEqual(['e2e']);

@@ -48,17 +48,27 @@ function outbox(config: ReturnType<typeof testConfig>) {
   }
 }
 
-describe('baselines sent to the collector', () => {
-  const logs = path.join(dir, 'agent', 'logs');
+/** An agent in its own folder: 1-minute windows, a baseline learned from the first 3,000 records. */
+function agentIn(name: string) {
+  const logs = path.join(dir, name, 'logs');
   fs.mkdirSync(logs, { recursive: true });
-  const log = path.join(logs, 'app.jsonl');
-  const config = testConfig(path.join(dir, 'agent', 'data'), [testModel({ logs: [path.join(logs, '*.jsonl')], window_ms: 60_000, baseline_learn: { records: 3_000, duration_ms: null } })], { commit_max_records: 500 });
+  const model = testModel({ logs: [path.join(logs, '*.jsonl')], window_ms: 60_000, baseline_learn: { records: 3_000, duration_ms: null } });
+  return { log: path.join(logs, 'app.jsonl'), config: testConfig(path.join(dir, name, 'data'), [model], { commit_max_records: 500 }) };
+}
+
+/** One run of the agent over what its logs hold, closing every window at the end. */
+function ingestAll(config: ReturnType<typeof testConfig>): void {
+  const agent = Agent.open(config);
+  agent.ingestAvailable();
+  agent.shutdown({ closeWindows: true });
+}
+
+describe('baselines sent to the collector', () => {
+  const { log, config } = agentIn('agent');
 
   it('sends a learned baseline once, ahead of the first summary compared with it', () => {
     fs.writeFileSync(log, lines(12_000, 1, T0));
-    const agent = Agent.open(config);
-    agent.ingestAvailable();
-    agent.shutdown({ closeWindows: true });
+    ingestAll(config);
 
     const sent = outbox(config);
     const baselines = sent.filter((m) => m.kind === 'baseline');
@@ -79,9 +89,7 @@ describe('baselines sent to the collector', () => {
 
   it('sends nothing again after a restart, and sends a replaced baseline', () => {
     fs.appendFileSync(log, lines(3_000, 2, T0 + 12_000 * 20));
-    const again = Agent.open(config);
-    again.ingestAvailable();
-    again.shutdown({ closeWindows: true });
+    ingestAll(config);
     expect(outbox(config).filter((m) => m.kind === 'baseline')).toHaveLength(1);
 
     // An operator replaces the baseline (here: the same one over a wider span, so other bytes).
@@ -93,9 +101,7 @@ describe('baselines sent to the collector', () => {
     store.close();
 
     fs.appendFileSync(log, lines(3_000, 3, T0 + 15_000 * 20));
-    const third = Agent.open(config);
-    third.ingestAvailable();
-    third.shutdown({ closeWindows: true });
+    ingestAll(config);
     const baselines = outbox(config).filter((m) => m.kind === 'baseline').map((m) => m.body as BaselineBody);
     expect(baselines).toHaveLength(2);
     expect(baselines[1]).toMatchObject({ source: 'imported', id: baselineId(widened.encode()) });
@@ -104,16 +110,11 @@ describe('baselines sent to the collector', () => {
 });
 
 describe('a baseline the full outbox dropped', () => {
-  const logs = path.join(dir, 'dropped', 'logs');
-  fs.mkdirSync(logs, { recursive: true });
-  const log = path.join(logs, 'app.jsonl');
-  const config = testConfig(path.join(dir, 'dropped', 'data'), [testModel({ logs: [path.join(logs, '*.jsonl')], window_ms: 60_000, baseline_learn: { records: 3_000, duration_ms: null } })], { commit_max_records: 500 });
+  const { log, config } = agentIn('dropped');
 
   it('is sent again with the next window compared with it', () => {
     fs.writeFileSync(log, lines(12_000, 1, T0));
-    const first = Agent.open(config);
-    first.ingestAvailable();
-    first.shutdown({ closeWindows: true });
+    ingestAll(config);
     const before = outbox(config);
     const baseline = before.find((m) => m.kind === 'baseline')!.body as BaselineBody;
 
@@ -129,9 +130,7 @@ describe('a baseline the full outbox dropped', () => {
 
     // The next window compared with the baseline brings it back, ahead of that window's summary.
     fs.appendFileSync(log, lines(3_000, 4, T0 + 12_000 * 20));
-    const second = Agent.open(config);
-    second.ingestAvailable();
-    second.shutdown({ closeWindows: true });
+    ingestAll(config);
     const after = outbox(config);
     const resent = after.filter((m) => m.kind === 'baseline');
     expect(resent.map((m) => (m.body as BaselineBody).id)).toEqual([baseline.id]);

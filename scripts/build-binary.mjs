@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { AGENT_V8_FLAGS } from './agent-runtime.mjs';
 import { NODE_DIST, NODE_VERSION } from './binary-node.mjs';
+import { assertLatin1 } from './latin1.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = (await import('node:module')).createRequire(import.meta.url);
@@ -129,7 +130,7 @@ const lazyRequires = {
 const MQTT_ASSET = 'mqtt.cjs';
 
 /**
- * mqtt with what it pulls in (ws, socks, ...) is about 400 kB of source that only `sync.mode: mqtt`
+ * mqtt with what it pulls in (ws, socks, ...) is about 475 kB of source that only `sync.mode: mqtt`
  * runs. Inside the main script, V8 would keep it in every agent's heap; as an asset it is read and
  * compiled when the publisher first connects, as `import('mqtt')` from node_modules does for the
  * bundle under node (scripts/build.mjs, docs/footprint.md).
@@ -138,22 +139,22 @@ const mqttFromAsset = {
   name: 'mqtt-from-asset',
   setup(build) {
     build.onResolve({ filter: /^mqtt$/ }, () => ({ path: 'mqtt', namespace: 'sea-asset' }));
-    build.onLoad({ filter: /.*/, namespace: 'sea-asset' }, () => ({ loader: 'js', contents: runAsset(MQTT_ASSET, '{ exports: {} }') }));
+    build.onLoad({ filter: /.*/, namespace: 'sea-asset' }, () => ({ loader: 'js', contents: runAsset(MQTT_ASSET) }));
   },
 };
 
 /**
- * CommonJS source that runs a script asset as a module (`module` is what it fills) and exports what
- * it exported: compiled from the executable's mapped bytes when first reached, with builtin
- * `require`, a working `import()` and the executable as `__filename`.
+ * CommonJS source that runs a script asset as a module and exports what it exported: read from the
+ * executable and compiled when first reached, with builtin `require`, a working `import()` and the
+ * executable as `__filename`.
  */
-function runAsset(asset, module) {
+function runAsset(asset) {
   return [
     "const vm = require('node:vm');",
     `const source = require('node:sea').getAsset(${JSON.stringify(asset)}, 'utf8');`,
     "const params = ['exports', 'require', 'module', '__filename', '__dirname'];",
     `const run = vm.compileFunction(source, params, { filename: ${JSON.stringify(asset)}, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });`,
-    `const mod = ${module};`,
+    'const mod = { exports: {} };',
     "run(mod.exports, require, mod, process.execPath, require('node:path').dirname(process.execPath));",
     'module.exports = mod.exports;',
     '',
@@ -182,9 +183,7 @@ async function bundle(entry, outfile, defines, plugins = []) {
     inject: [path.join(root, 'scripts/import-meta-url.js')],
     logLevel: 'warning',
   });
-  // V8 holds a script's source one byte a character only while every character is Latin-1.
-  const wide = /[^\u0000-\u00ff]/.exec(fs.readFileSync(outfile, 'utf8'));
-  if (wide) throw new Error(`${path.relative(root, outfile)}: non-Latin-1 character U+${wide[0].codePointAt(0).toString(16).toUpperCase()}; V8 would hold the source as UTF-16`);
+  assertLatin1(outfile, path.relative(root, outfile));
   return outfile;
 }
 
@@ -274,7 +273,7 @@ if (only === 'all' || only === 'collector') {
   // The bundle is an asset, run by a small main script and by the worker threads
   // (collector/threads.ts): one copy of its 2 MB, not two.
   const stub = path.join(dist, 'sea', 'edgewatch-collector-main.cjs');
-  fs.writeFileSync(stub, `// The collector executable's main script: its bundle is the collector.cjs asset.\n${runAsset('collector.cjs', 'module')}`);
+  fs.writeFileSync(stub, `// The collector executable's main script: its bundle is the collector.cjs asset.\n${runAsset('collector.cjs')}`);
   await executable({
     name: 'edgewatch-collector',
     arch: 'x64',

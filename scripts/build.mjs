@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { AGENT_MALLOC_ENV, AGENT_V8_FLAGS } from './agent-runtime.mjs';
+import { assertLatin1 } from './latin1.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -46,15 +47,7 @@ await esbuild.build({
   logLevel: 'warning',
 });
 const bundle = path.join(root, 'dist/edgewatch-agent.js');
-// V8 keeps a script's source for as long as its functions live, one byte a character only while
-// every character is Latin-1; a single other one (say a dash in a dependency's comment, which esbuild
-// passes through) makes the whole bundle two bytes a character: +1 MB of heap per MB of bundle.
-const source = fs.readFileSync(bundle, 'utf8');
-const wide = /[^\u0000-\u00ff]/.exec(source);
-if (wide) {
-  const line = source.slice(0, wide.index).split('\n').length;
-  throw new Error(`dist/edgewatch-agent.js:${line}: non-Latin-1 character U+${wide[0].codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}; V8 would hold the whole bundle as UTF-16 (twice the memory). Keep it out of the bundle (external) or escape it.`);
-}
+assertLatin1(bundle, 'dist/edgewatch-agent.js');
 fs.chmodSync(bundle, 0o755);
 // The repository is ESM ("type": "module"); the bundles in dist/ are CommonJS.
 fs.writeFileSync(path.join(root, 'dist/package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');
